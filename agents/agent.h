@@ -1,0 +1,36 @@
+#pragma once
+/// What the run loop drives. Agents are short compositions of models, planners and learners.
+#include <torch/serialize.h>
+#include <torch/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agents/run_config.h"
+#include "envs/env.h"
+#include "mbrl/core/metrics.h"
+#include "mbrl/data/replay_buffer.h"
+
+namespace mbrl {
+
+class Agent {
+ public:
+  virtual ~Agent() = default;
+  /// Episode start; `seed` drives the agent's own randomness for the episode.
+  virtual void BeginEpisode(uint64_t seed) = 0;
+  /// obs [O] -> action [A] within the task's bounds; `eval` turns exploration off.
+  virtual torch::Tensor Act(const torch::Tensor& obs, bool eval) = 0;
+  /// After each agent step (training updates of off-policy learners).
+  virtual void AfterStep(const ReplayBuffer&, int64_t /*env_step*/, Metrics*) {}
+  /// After each training episode (model retraining).
+  virtual void AfterEpisode(const ReplayBuffer&, int64_t /*env_step*/, Metrics*) {}
+  /// Metric keys this agent reports (CSV columns).
+  virtual std::vector<std::string> MetricNames() const { return {}; }
+  virtual void Save(torch::serialize::OutputArchive&) const {}
+  virtual void Load(torch::serialize::InputArchive&) {}
+};
+
+std::unique_ptr<Agent> MakeAgent(const RunConfig& cfg, const Env& env, torch::Device device);
+
+}  // namespace mbrl

@@ -1,0 +1,74 @@
+#pragma once
+/// The typed configuration of a training run. Defaults live here; configs/*.json hold differences.
+#include <cstdint>
+#include <string>
+
+#include "mbrl/config/config.h"
+
+namespace mbrl {
+
+using config::AtLeast;
+using config::Between;
+using config::OneOf;
+
+struct EnvConfig {
+  std::string name = "cartpole_swingup";
+  std::string xml;        // MJCF path replacing the built-in model ("" = built-in)
+  int max_steps = 0;      // episode length override (0 = task default)
+  int action_repeat = 1;  // env steps per agent step
+  template <class V>
+  void Visit(V& v) {
+    v("name", name);
+    v("xml", xml);
+    v("max_steps", max_steps, AtLeast(0));
+    v("action_repeat", action_repeat, AtLeast(1));
+  }
+};
+
+/// Uniform random actions (the baseline every agent must beat).
+struct RandomAgentConfig {
+  template <class V>
+  void Visit(V&) {}
+};
+
+struct RunConfig {
+  std::string agent = "random";
+  int seed = 0;
+  std::string device = "auto";
+  int threads = 1;       // torch intra-op threads
+  int blas_threads = 2;  // OpenBLAS threads (0 = leave as is)
+  EnvConfig env;
+  int64_t total_env_steps = 10000;
+  int64_t buffer_capacity = 1000000;
+  int eval_every = 0;  // training episodes between evaluations (0 = none)
+  int eval_episodes = 1;
+  int checkpoint_every = 1;  // training episodes between checkpoints
+  std::string runs_dir = "runs";
+  bool progress = true;
+  RandomAgentConfig random;
+
+  template <class V>
+  void Visit(V& v) {
+    v("agent", agent, OneOf({"random"}));
+    v("seed", seed, AtLeast(0));
+    v("device", device, OneOf({"auto", "cpu", "cuda"}));
+    v("threads", threads, Between(1, 256));
+    v("blas_threads", blas_threads, Between(0, 256));
+    v("env", env);
+    v("total_env_steps", total_env_steps, AtLeast(1));
+    v("buffer_capacity", buffer_capacity, AtLeast(1));
+    v("eval_every", eval_every, AtLeast(0));
+    v("eval_episodes", eval_episodes, AtLeast(1));
+    v("checkpoint_every", checkpoint_every, AtLeast(1));
+    v("runs_dir", runs_dir);
+    v("progress", progress);
+    // only the chosen agent's section is a valid key
+    if (agent == "random") v("random", random);
+  }
+};
+
+/// Loads files (layered) + overrides; the task name is checked against the registry.
+RunConfig LoadRunConfig(const std::vector<std::string>& files,
+                        const std::vector<std::string>& overrides, config::Json* resolved);
+
+}  // namespace mbrl

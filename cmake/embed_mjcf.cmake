@@ -1,0 +1,10 @@
+# Writes OUT: a C++ table {name, xml text} of every MJCF file in FILES.
+set(body "// generated from envs/*/*.xml by cmake/embed_mjcf.cmake\n#include <map>\n#include <string>\nnamespace mbrl {\nconst std::map<std::string, std::string>& EmbeddedMjcf() {\n  static const std::map<std::string, std::string> table = {\n")
+string(REPLACE "|" ";" FILES "${FILES}")
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME)
+  file(READ ${f} text)
+  string(APPEND body "    {\"${name}\", R\"mjcf(${text})mjcf\"},\n")
+endforeach()
+string(APPEND body "  };\n  return table;\n}\n}  // namespace mbrl\n")
+file(WRITE ${OUT} "${body}")

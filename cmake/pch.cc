@@ -1,0 +1,1 @@
+// translation unit that carries the precompiled header

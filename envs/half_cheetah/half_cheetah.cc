@@ -1,0 +1,48 @@
+// HalfCheetah-v5 equivalent: obs [qpos[1:9], qvel[0:9]] (17); r = dx/dt - 0.1 |a|^2; never
+// terminates. The batched reward has no root x, so it uses the root x velocity qvel[0] at the end
+// of the step (obs[8]) in place of the step's mean velocity dx/dt (see docs/architecture.md).
+#include "envs/mujoco_env.h"
+#include "envs/tasks.h"
+
+namespace mbrl {
+namespace {
+
+constexpr double kCtrlCost = 0.1;
+
+class HalfCheetah : public MujocoEnv {
+ public:
+  HalfCheetah(const std::string& xml, int max_steps)
+      : MujocoEnv("half_cheetah", "half_cheetah.xml", xml, 5, max_steps ? max_steps : 1000, 17) {}
+
+  torch::Tensor Reward(const torch::Tensor&, const torch::Tensor& act,
+                       const torch::Tensor& next_obs) const override {
+    return next_obs.select(-1, 8) - kCtrlCost * act.square().sum(-1);
+  }
+  torch::Tensor Terminated(const torch::Tensor& next_obs) const override {
+    return torch::zeros({next_obs.size(0)}, next_obs.options().dtype(torch::kBool));
+  }
+
+ protected:
+  void ResetModel() override {
+    for (int i = 0; i < model()->nq; ++i) data()->qpos[i] += Uniform(0.1);
+    for (int i = 0; i < model()->nv; ++i) data()->qvel[i] += Normal(0.1);
+  }
+  void Observe(float* out) const override {
+    for (int i = 1; i < 9; ++i) *out++ = static_cast<float>(data()->qpos[i]);
+    for (int i = 0; i < 9; ++i) *out++ = static_cast<float>(data()->qvel[i]);
+  }
+  double StepReward(const float* act, double x_before, bool* terminated) const override {
+    double ctrl = 0;
+    for (int i = 0; i < model()->nu; ++i) ctrl += double(act[i]) * act[i];
+    *terminated = false;
+    return (data()->qpos[0] - x_before) / spec().dt - kCtrlCost * ctrl;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Env> MakeHalfCheetah(const std::string& xml_path, int max_steps) {
+  return std::make_unique<HalfCheetah>(xml_path, max_steps);
+}
+
+}  // namespace mbrl

@@ -1,0 +1,50 @@
+// InvertedPendulum-v5 equivalent: obs [x, theta, xdot, thetadot]; r = 1 while |theta| <= 0.2
+// and the observation is finite; terminates otherwise.
+#include <cmath>
+
+#include "envs/mujoco_env.h"
+#include "envs/tasks.h"
+
+namespace mbrl {
+namespace {
+
+class InvertedPendulum : public MujocoEnv {
+ public:
+  InvertedPendulum(const std::string& xml, int max_steps)
+      : MujocoEnv("inverted_pendulum", "inverted_pendulum.xml", xml, 2,
+                  max_steps ? max_steps : 1000, 4) {}
+
+  torch::Tensor Reward(const torch::Tensor&, const torch::Tensor&,
+                       const torch::Tensor& next_obs) const override {
+    return (~Terminated(next_obs)).to(torch::kFloat32);
+  }
+  torch::Tensor Terminated(const torch::Tensor& next_obs) const override {
+    return ~torch::isfinite(next_obs).all(-1) | (next_obs.select(-1, 1).abs() > 0.2);
+  }
+
+ protected:
+  void ResetModel() override {
+    for (int i = 0; i < model()->nq; ++i) data()->qpos[i] += Uniform(0.01);
+    for (int i = 0; i < model()->nv; ++i) data()->qvel[i] += Uniform(0.01);
+  }
+  void Observe(float* out) const override {
+    out[0] = data()->qpos[0], out[1] = data()->qpos[1];
+    out[2] = data()->qvel[0], out[3] = data()->qvel[1];
+  }
+  double StepReward(const float*, double, bool* terminated) const override {
+    float obs[4];
+    Observe(obs);
+    bool finite = true;
+    for (float v : obs) finite = finite && std::isfinite(v);
+    *terminated = !finite || std::abs(obs[1]) > 0.2f;
+    return *terminated ? 0.0 : 1.0;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Env> MakeInvertedPendulum(const std::string& xml_path, int max_steps) {
+  return std::make_unique<InvertedPendulum>(xml_path, max_steps);
+}
+
+}  // namespace mbrl

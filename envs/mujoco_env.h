@@ -1,0 +1,64 @@
+#pragma once
+/// MuJoCo base for tasks: owns mjModel/mjData, frame skip, seeded reset noise, action clipping,
+/// truncation. Tasks implement the observation, reward, termination and reset noise.
+#include <mujoco/mujoco.h>
+
+#include <map>
+#include <random>
+#include <string>
+
+#include "envs/env.h"
+
+namespace mbrl {
+
+/// The embedded MJCF text of `file` (e.g. "hopper.xml"), built from envs/*/*.xml.
+const std::map<std::string, std::string>& EmbeddedMjcf();
+
+class MujocoEnv : public Env {
+ public:
+  ~MujocoEnv() override;
+  MujocoEnv(const MujocoEnv&) = delete;
+  MujocoEnv& operator=(const MujocoEnv&) = delete;
+
+  const EnvSpec& spec() const override { return spec_; }
+  torch::Tensor Reset(uint64_t seed) override;
+  StepResult Step(const torch::Tensor& action) override;
+
+  const mjModel* model() const { return m_; }
+  mjData* data() const { return d_; }
+  int frame_skip() const { return frame_skip_; }
+  /// Number of MuJoCo warnings raised since the model was loaded (0 on a healthy task).
+  int WarningCount() const;
+
+ protected:
+  /// Loads `xml_path` if non-empty, else the embedded `builtin_xml`.
+  MujocoEnv(std::string name, const std::string& builtin_xml, const std::string& xml_path,
+            int frame_skip, int max_steps, int obs_dim);
+
+  /// Adds the task's reset noise to qpos/qvel (already at qpos0 / 0) using rng().
+  virtual void ResetModel() = 0;
+  /// Writes the observation [O] into `out`.
+  virtual void Observe(float* out) const = 0;
+  /// Reward and termination of the step just taken. `x_before` is qpos[0] before the step.
+  virtual double StepReward(const float* act, double x_before, bool* terminated) const = 0;
+
+  std::mt19937_64& rng() { return rng_; }
+  double Uniform(double a) { return std::uniform_real_distribution<double>(-a, a)(rng_); }
+  double Normal(double s) { return std::normal_distribution<double>(0.0, s)(rng_); }
+
+  /// Calls mj_rnePostConstraint after stepping (tasks that observe cfrc_ext).
+  bool need_rne_post_ = false;
+
+ private:
+  torch::Tensor MakeObs() const;
+
+  EnvSpec spec_;
+  mjModel* m_ = nullptr;
+  mjData* d_ = nullptr;
+  int frame_skip_;
+  int steps_ = 0;
+  std::mt19937_64 rng_;
+  std::vector<float> act_;
+};
+
+}  // namespace mbrl

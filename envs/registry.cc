@@ -1,0 +1,42 @@
+#include <algorithm>
+#include <map>
+
+#include "envs/env.h"
+#include "envs/tasks.h"
+#include "mbrl/core/check.h"
+
+namespace mbrl {
+namespace {
+
+using Factory = std::unique_ptr<Env> (*)(const std::string&, int);
+
+const std::map<std::string, Factory>& Table() {
+  static const std::map<std::string, Factory> table = {
+      {"cartpole_swingup", MakeCartpoleSwingup},
+      {"inverted_pendulum", MakeInvertedPendulum},
+      {"half_cheetah", MakeHalfCheetah},
+      {"hopper", MakeHopper},
+  };
+  return table;
+}
+
+}  // namespace
+
+std::vector<std::string> EnvNames() {
+  std::vector<std::string> names;
+  for (const auto& [name, f] : Table()) names.push_back(name);
+  return names;
+}
+
+std::unique_ptr<Env> MakeEnv(const std::string& name, const std::string& xml_path, int max_steps) {
+  auto it = Table().find(name);
+  if (it == Table().end()) {
+    std::string all;
+    for (const auto& n : EnvNames()) all += (all.empty() ? "" : ", ") + n;
+    throw Error("env.name: unknown task '" + name + "' (known: " + all + ")");
+  }
+  MBRL_CHECK(max_steps >= 0, "env.max_steps must be >= 0, got ", max_steps);
+  return it->second(xml_path, max_steps);
+}
+
+}  // namespace mbrl

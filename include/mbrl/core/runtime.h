@@ -1,0 +1,26 @@
+#pragma once
+/// Process-wide runtime settings: device selection, thread pools, seeding, durable file writes.
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace mbrl {
+
+/// "auto" -> cuda if available else cpu; "cpu"; "cuda" (error if unavailable).
+torch::Device ResolveDevice(const std::string& name);
+
+/// Sets torch's intra-op pool and OpenBLAS's own pool (found at run time; no-op without OpenBLAS).
+void SetThreads(int torch_threads, int blas_threads);
+/// OpenBLAS thread count, or -1 when torch does not run on OpenBLAS.
+int BlasThreads();
+
+/// Deterministic 64-bit seed for stream `stream` of a run seeded with `seed` (splitmix64).
+uint64_t DeriveSeed(uint64_t seed, uint64_t stream);
+
+/// Writes `text` to `path` atomically: tmp file, fsync, rename.
+void WriteFileAtomic(const std::string& path, const std::string& text);
+/// Whole file as a string; throws mbrl::Error naming the path.
+std::string ReadFile(const std::string& path);
+
+}  // namespace mbrl

@@ -1,0 +1,36 @@
+#pragma once
+/// metrics.csv + metrics.jsonl of a run: one row per training episode, flushed per row.
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "mbrl/core/metrics.h"
+
+namespace mbrl {
+
+class MetricsWriter {
+ public:
+  /// `columns` fixes the CSV header (a row may leave any blank; JSONL keeps every key). Existing
+  /// files are kept: rows whose "episode" is > `keep_episodes` are dropped (resume), unless
+  /// keep_episodes < 0.
+  MetricsWriter(const std::string& dir, std::vector<std::string> columns, int64_t keep_episodes);
+  ~MetricsWriter();
+  MetricsWriter(const MetricsWriter&) = delete;
+  MetricsWriter& operator=(const MetricsWriter&) = delete;
+
+  void Write(const Metrics& row);
+  /// Rows already in the files (after the resume cut).
+  int64_t rows() const { return rows_; }
+
+ private:
+  std::vector<std::string> columns_;
+  std::FILE* csv_ = nullptr;
+  std::FILE* jsonl_ = nullptr;
+  int64_t rows_ = 0;
+};
+
+/// Reads metrics.jsonl rows (tests, compare).
+std::vector<Metrics> ReadMetricsJsonl(const std::string& path);
+
+}  // namespace mbrl

@@ -1,0 +1,138 @@
+// mbrl: the single command-line entry point.
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <c10/util/Exception.h>
+
+#include "agents/run_config.h"
+#include "agents/trainer.h"
+#include "envs/env.h"
+#include "mbrl/core/check.h"
+#include "src/cli/commands.h"
+
+namespace mbrl {
+namespace {
+
+constexpr const char* kUsage = R"(usage: mbrl <command> [args]
+
+commands:
+  train <config.json> [key.path=value ...] [--print-config]   train a new run
+  train --resume <run_dir> [key.path=value ...]                continue a stopped run
+  eval <run_dir> [--episodes N]                                play the saved agent
+  envs                                                         list tasks
+  bench env [--steps N]                                        env and replay benchmarks
+)";
+
+int TrainCommand(const std::vector<std::string>& args) {
+  std::vector<std::string> files, overrides;
+  std::string resume;
+  bool print = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--print-config") {
+      print = true;
+    } else if (a == "--resume") {
+      MBRL_CHECK(i + 1 < args.size(), "--resume needs a run directory");
+      resume = args[++i];
+    } else if (a.rfind("--", 0) == 0) {
+      throw Error("train: unknown option '" + a + "'");
+    } else if (a.find('=') != std::string::npos) {
+      overrides.push_back(a);
+    } else {
+      files.push_back(a);
+    }
+  }
+  if (!resume.empty()) {
+    MBRL_CHECK(files.empty(), "train: give either config files or --resume <run_dir>, not both");
+    files.push_back(resume + "/config.json");
+    MBRL_CHECK(std::ifstream(files.back()).good(), resume, ": not a run directory (no config.json)");
+  }
+  MBRL_CHECK(!files.empty(), "train: missing config file\n", kUsage);
+  config::Json resolved;
+  const RunConfig cfg = LoadRunConfig(files, overrides, &resolved);
+  if (print) {
+    std::cout << resolved.dump(2) << std::endl;
+    return 0;
+  }
+  const std::string dir = mbrl::Train(cfg, resolved, resume);
+  std::cout << (Interrupted() ? "interrupted, resume with: mbrl train --resume " : "run: ") << dir
+            << std::endl;
+  return Interrupted() ? 130 : 0;
+}
+
+int EvalCommand(const std::vector<std::string>& args) {
+  std::string dir;
+  int episodes = 5;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--episodes") {
+      MBRL_CHECK(i + 1 < args.size(), "--episodes needs a number");
+      const std::string& v = args[++i];
+      size_t used = 0;
+      try {
+        episodes = std::stoi(v, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      MBRL_CHECK(used == v.size() && episodes >= 1, "--episodes: expected a positive integer, got '",
+                 v, "'");
+    } else if (dir.empty() && args[i].rfind("--", 0) != 0) {
+      dir = args[i];
+    } else {
+      throw Error("eval: unexpected argument '" + args[i] + "'");
+    }
+  }
+  MBRL_CHECK(!dir.empty(), "eval: missing run directory");
+  const auto returns = Evaluate(dir, episodes);
+  double mean = 0;
+  for (double r : returns) mean += r / returns.size();
+  nlohmann::json j = {{"run", dir}, {"episodes", episodes}, {"returns", returns}, {"mean", mean}};
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
+int Envs() {
+  std::printf("%-20s %5s %5s %8s %8s  %s\n", "task", "obs", "act", "dt", "steps", "action bounds");
+  for (const auto& name : EnvNames()) {
+    auto env = MakeEnv(name);
+    const EnvSpec& s = env->spec();
+    std::printf("%-20s %5d %5d %8.4f %8d  [%g, %g]\n", name.c_str(), s.obs_dim, s.act_dim, s.dt,
+                s.max_steps, s.act_low[0], s.act_high[0]);
+  }
+  return 0;
+}
+
+std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+}  // namespace
+}  // namespace mbrl
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    std::fputs(mbrl::kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  const std::string cmd = args[0];
+  args.erase(args.begin());
+  try {
+    if (cmd == "train") return mbrl::TrainCommand(args);
+    if (cmd == "eval") return mbrl::EvalCommand(args);
+    if (cmd == "envs") return mbrl::Envs();
+    if (cmd == "bench") return mbrl::Bench(args);
+    std::fprintf(stderr, "mbrl: error: unknown command '%s'\n%s", cmd.c_str(), mbrl::kUsage);
+    return 2;
+  } catch (const mbrl::Error& e) {
+    std::fprintf(stderr, "mbrl: error: %s\n", mbrl::FirstLine(e.what()).c_str());
+    return 2;
+  } catch (const c10::Error& e) {
+    std::fprintf(stderr, "mbrl: error: %s\n", mbrl::FirstLine(e.what_without_backtrace()).c_str());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mbrl: error: %s\n", mbrl::FirstLine(e.what()).c_str());
+    return 1;
+  }
+}

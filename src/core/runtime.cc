@@ -1,0 +1,88 @@
+#include "mbrl/core/runtime.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <torch/cuda.h>
+#include <torch/utils.h>
+
+#include "mbrl/core/check.h"
+
+namespace mbrl {
+
+torch::Device ResolveDevice(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "cuda") {
+    MBRL_CHECK(torch::cuda::is_available(), "device: 'cuda' requested but no CUDA device is available");
+    return torch::kCUDA;
+  }
+  MBRL_CHECK(name == "auto", "device: expected auto|cpu|cuda, got '", name, "'");
+  return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+}
+
+namespace {
+using SetFn = void (*)(int);
+using GetFn = int (*)();
+}  // namespace
+
+void SetThreads(int torch_threads, int blas_threads) {
+  MBRL_CHECK(torch_threads >= 1, "threads must be >= 1, got ", torch_threads);
+  torch::set_num_threads(torch_threads);
+  if (blas_threads > 0) {
+    if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+      fn(blas_threads);
+    }
+  }
+}
+
+int BlasThreads() {
+  auto fn = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return fn ? fn() : -1;
+}
+
+uint64_t DeriveSeed(uint64_t seed, uint64_t stream) {
+  uint64_t z = seed * 0x9E3779B97F4A7C15ULL + stream + 0x632BE59BD9B4E019ULL;
+  for (int i = 0; i < 2; ++i) {
+    z += 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+  }
+  return z;
+}
+
+void WriteFileAtomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  MBRL_CHECK(fd >= 0, path, ": cannot write: ", std::strerror(errno));
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      ::close(fd);
+      MBRL_CHECK(false, path, ": write failed: ", std::strerror(errno));
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::fsync(fd);
+  ::close(fd);
+  MBRL_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, path, ": rename failed: ",
+             std::strerror(errno));
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  MBRL_CHECK(in.good(), path, ": cannot open file");
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
+}
+
+}  // namespace mbrl

@@ -1,0 +1,120 @@
+#include "mbrl/data/replay_buffer.h"
+
+#include <cstring>
+
+#include <torch/torch.h>
+
+#include "mbrl/core/check.h"
+
+namespace mbrl {
+
+ReplayBuffer::ReplayBuffer(int64_t capacity, int obs_dim, int act_dim, torch::Device device)
+    : capacity_(capacity), obs_dim_(obs_dim), act_dim_(act_dim), device_(device) {
+  MBRL_CHECK(capacity > 0, "replay buffer capacity must be > 0, got ", capacity);
+  MBRL_CHECK(obs_dim > 0 && act_dim > 0, "replay buffer dims must be > 0, got obs ", obs_dim,
+             " act ", act_dim);
+  const auto f = torch::TensorOptions().dtype(torch::kFloat32);
+  obs_ = torch::zeros({capacity, obs_dim}, f);
+  next_obs_ = torch::zeros({capacity, obs_dim}, f);
+  act_ = torch::zeros({capacity, act_dim}, f);
+  reward_ = torch::zeros({capacity}, f);
+  terminated_ = torch::zeros({capacity}, f);
+  first_ = torch::zeros({capacity}, f);
+  episode_ = torch::full({capacity}, -1, torch::kInt64);
+}
+
+void ReplayBuffer::Add(const torch::Tensor& obs, const torch::Tensor& act, float reward,
+                       const torch::Tensor& next_obs, bool terminated, bool truncated) {
+  MBRL_CHECK(obs.numel() == obs_dim_ && next_obs.numel() == obs_dim_ && act.numel() == act_dim_,
+             "replay buffer: transition dims obs ", obs.numel(), " act ", act.numel(),
+             " do not match buffer obs ", obs_dim_, " act ", act_dim_);
+  const int64_t i = head_;
+  auto copy = [i](torch::Tensor& dst, const torch::Tensor& src, int n) {
+    auto s = src.to(torch::kCPU, torch::kFloat32).contiguous();
+    std::memcpy(dst.data_ptr<float>() + i * n, s.data_ptr<float>(), sizeof(float) * n);
+  };
+  copy(obs_, obs, obs_dim_);
+  copy(next_obs_, next_obs, obs_dim_);
+  copy(act_, act, act_dim_);
+  reward_.data_ptr<float>()[i] = reward;
+  terminated_.data_ptr<float>()[i] = terminated ? 1.f : 0.f;
+  first_.data_ptr<float>()[i] = episode_open_ ? 0.f : 1.f;
+  episode_.data_ptr<int64_t>()[i] = episode_id_;
+  episode_open_ = !(terminated || truncated);
+  if (!episode_open_) ++episode_id_;
+  head_ = (head_ + 1) % capacity_;
+  size_ = std::min(size_ + 1, capacity_);
+}
+
+void ReplayBuffer::AddEpisode(const torch::Tensor& obs, const torch::Tensor& act,
+                              const torch::Tensor& reward, const torch::Tensor& terminated,
+                              const torch::Tensor& truncated) {
+  const int64_t t = act.size(0);
+  MBRL_CHECK(obs.size(0) == t + 1 && reward.size(0) == t && terminated.size(0) == t &&
+                 truncated.size(0) == t,
+             "replay buffer: episode arrays disagree in length (obs ", obs.size(0), ", actions ",
+             t, ")");
+  auto r = reward.to(torch::kCPU, torch::kFloat32).contiguous();
+  auto term = terminated.to(torch::kCPU, torch::kBool).contiguous();
+  auto trunc = truncated.to(torch::kCPU, torch::kBool).contiguous();
+  const float* rp = r.data_ptr<float>();
+  const bool *tp = term.data_ptr<bool>(), *up = trunc.data_ptr<bool>();
+  for (int64_t k = 0; k < t; ++k) {
+    Add(obs[k], act[k], rp[k], obs[k + 1], tp[k], up[k] || k == t - 1);
+  }
+}
+
+int64_t ReplayBuffer::Physical(int64_t logical) const {
+  return size_ < capacity_ ? logical : (head_ + logical) % capacity_;
+}
+
+Batch ReplayBuffer::Gather(const torch::Tensor& idx) const {
+  Batch b;
+  b.obs = obs_.index_select(0, idx).to(device_);
+  b.act = act_.index_select(0, idx).to(device_);
+  b.reward = reward_.index_select(0, idx).to(device_);
+  b.next_obs = next_obs_.index_select(0, idx).to(device_);
+  b.terminated = terminated_.index_select(0, idx).to(device_);
+  return b;
+}
+
+Batch ReplayBuffer::Sample(int64_t batch, torch::Generator& gen) const {
+  MBRL_CHECK(size_ > 0, "replay buffer: cannot sample from an empty buffer");
+  return Gather(torch::randint(size_, {batch}, gen, torch::kInt64));
+}
+
+Batch ReplayBuffer::All() const {
+  auto logical = torch::arange(size_, torch::kInt64);
+  if (size_ == capacity_) logical = (logical + head_) % capacity_;
+  return Gather(logical);
+}
+
+SequenceBatch ReplayBuffer::SampleSequences(int64_t batch, int64_t length,
+                                            torch::Generator& gen) const {
+  MBRL_CHECK(length >= 1, "sequence length must be >= 1, got ", length);
+  MBRL_CHECK(size_ >= length, "replay buffer: ", size_, " steps stored, need sequences of ",
+             length);
+  // valid starts: windows whose first and last steps share an episode id (ids increase in
+  // insertion order, so the window holds one episode only)
+  auto logical = torch::arange(size_ - length + 1, torch::kInt64);
+  auto phys = size_ < capacity_ ? logical : (logical + head_) % capacity_;
+  auto phys_end = size_ < capacity_ ? logical + length - 1 : (logical + head_ + length - 1) % capacity_;
+  auto valid = episode_.index_select(0, phys).eq(episode_.index_select(0, phys_end));
+  auto starts = phys.masked_select(valid);
+  MBRL_CHECK(starts.numel() > 0, "replay buffer: no episode has ", length,
+             " steps; shorten the sequence length");
+  auto pick = starts.index_select(0, torch::randint(starts.numel(), {batch}, gen, torch::kInt64));
+  auto idx = (pick.unsqueeze(1) + torch::arange(length, torch::kInt64)).remainder(capacity_);
+  auto flat = idx.reshape({-1});
+  auto b = Gather(flat);
+  SequenceBatch s;
+  s.obs = b.obs.view({batch, length, obs_dim_});
+  s.act = b.act.view({batch, length, act_dim_});
+  s.reward = b.reward.view({batch, length});
+  s.next_obs = b.next_obs.view({batch, length, obs_dim_});
+  s.terminated = b.terminated.view({batch, length});
+  s.first = first_.index_select(0, flat).view({batch, length}).to(device_);
+  return s;
+}
+
+}  // namespace mbrl

@@ -1,0 +1,132 @@
+#include "mbrl/logging/metrics_writer.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "mbrl/core/check.h"
+#include "mbrl/core/runtime.h"
+
+namespace mbrl {
+namespace fs = std::filesystem;
+namespace {
+
+std::string Num(double v) {
+  if (!std::isfinite(v)) return std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
+  std::ostringstream os;
+  os.precision(10);
+  os << v;
+  return os.str();
+}
+
+// keeps the header and the rows whose episode <= keep; returns the kept row count
+int64_t CutCsv(const std::string& path, int64_t keep, const std::vector<std::string>& columns) {
+  std::ifstream in(path);
+  std::string header, line, out;
+  std::getline(in, header);
+  std::string want;
+  for (const auto& c : columns) want += (want.empty() ? "" : ",") + c;
+  MBRL_CHECK(header == want, path, ": header does not match this run's metrics (", header, ")");
+  int col = -1;
+  for (size_t i = 0; i < columns.size(); ++i)
+    if (columns[i] == "episode") col = static_cast<int>(i);
+  int64_t rows = 0;
+  out = header + "\n";
+  while (std::getline(in, line)) {
+    std::stringstream ss(line);
+    std::string cell;
+    for (int i = 0; i <= col && std::getline(ss, cell, ','); ++i) {
+    }
+    if (line.empty() || cell.empty() || std::stoll(cell) > keep) break;
+    out += line + "\n";
+    ++rows;
+  }
+  WriteFileAtomic(path, out);
+  return rows;
+}
+
+void CutJsonl(const std::string& path, int64_t keep) {
+  std::ifstream in(path);
+  std::string line, out;
+  while (std::getline(in, line)) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.contains("episode") || j["episode"].get<double>() > keep) break;
+    out += line + "\n";
+  }
+  WriteFileAtomic(path, out);
+}
+
+}  // namespace
+
+MetricsWriter::MetricsWriter(const std::string& dir, std::vector<std::string> columns,
+                             int64_t keep_episodes)
+    : columns_(std::move(columns)) {
+  const std::string csv = dir + "/metrics.csv", jsonl = dir + "/metrics.jsonl";
+  const bool existed = fs::exists(csv);
+  if (existed && keep_episodes >= 0) {
+    rows_ = CutCsv(csv, keep_episodes, columns_);
+    if (fs::exists(jsonl)) CutJsonl(jsonl, keep_episodes);
+  }
+  csv_ = std::fopen(csv.c_str(), "a");
+  jsonl_ = std::fopen(jsonl.c_str(), "a");
+  MBRL_CHECK(csv_ && jsonl_, dir, ": cannot open metrics files");
+  if (!existed || keep_episodes < 0) {
+    std::string header;
+    for (const auto& c : columns_) header += (header.empty() ? "" : ",") + c;
+    std::fprintf(csv_, "%s\n", header.c_str());
+    std::fflush(csv_);
+  }
+}
+
+MetricsWriter::~MetricsWriter() {
+  if (csv_) std::fclose(csv_);
+  if (jsonl_) std::fclose(jsonl_);
+}
+
+void MetricsWriter::Write(const Metrics& row) {
+  std::string line;
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    if (i) line += ",";
+    if (const double* v = row.Find(columns_[i])) line += Num(*v);
+  }
+  std::fprintf(csv_, "%s\n", line.c_str());
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : row.items()) {
+    if (std::isfinite(v)) {
+      j[k] = v;
+    } else {
+      j[k] = nullptr;  // JSON has no NaN/Inf
+    }
+  }
+  std::fprintf(jsonl_, "%s\n", j.dump().c_str());
+  std::fflush(csv_);
+  std::fflush(jsonl_);
+  ::fsync(fileno(csv_));
+  ::fsync(fileno(jsonl_));
+  ++rows_;
+}
+
+std::vector<Metrics> ReadMetricsJsonl(const std::string& path) {
+  std::ifstream in(path);
+  MBRL_CHECK(in.good(), path, ": cannot open");
+  std::vector<Metrics> rows;
+  std::string line;
+  int64_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    MBRL_CHECK(!j.is_discarded() && j.is_object(), path, ":", n, ": malformed JSON line");
+    Metrics m;
+    for (auto it = j.begin(); it != j.end(); ++it)
+      m.Set(it.key(), it->is_number() ? it->get<double>() : std::nan(""));
+    rows.push_back(std::move(m));
+  }
+  return rows;
+}
+
+}  // namespace mbrl

@@ -15,13 +15,16 @@ struct EnvConfig {
   std::string name = "cartpole_swingup";
   std::string xml;        // MJCF path replacing the built-in model ("" = built-in)
   int max_steps = 0;      // episode length override (0 = task default)
+  // bool velocity_obs: see EnvOptions (prepend dx/dt for an exact batched reward)
   int action_repeat = 1;  // env steps per agent step
+  bool velocity_obs = false;
   template <class V>
   void Visit(V& v) {
     v("name", name);
     v("xml", xml);
     v("max_steps", max_steps, AtLeast(0));
     v("action_repeat", action_repeat, AtLeast(1));
+    v("velocity_obs", velocity_obs);
   }
 };
 

@@ -105,7 +105,7 @@ std::string NewRunDir(const RunConfig& cfg) {
 }
 
 std::unique_ptr<Env> MakeRunEnv(const RunConfig& cfg) {
-  return MakeEnv(cfg.env.name, cfg.env.xml, cfg.env.max_steps);
+  return MakeEnv(cfg.env.name, {cfg.env.xml, cfg.env.max_steps, cfg.env.velocity_obs});
 }
 
 void SaveCheckpoint(const std::string& dir, const Agent& agent, int64_t env_step, int64_t episode,

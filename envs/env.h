@@ -42,11 +42,17 @@ class Env {
   virtual torch::Tensor Terminated(const torch::Tensor& next_obs) const = 0;
 };
 
+struct EnvOptions {
+  std::string xml;    // MJCF path replacing the built-in model ("" = built-in)
+  int max_steps = 0;  // episode length (0 = task default)
+  /// Prepends the step's mean forward velocity dx/dt to the observation (tasks whose reward is
+  /// forward progress), so the batched reward is exact on predicted observations.
+  bool velocity_obs = false;
+};
+
 /// Registered task names, sorted.
 std::vector<std::string> EnvNames();
-/// Builds a task. `xml_path` replaces the built-in MJCF when non-empty; `max_steps` > 0 overrides
-/// the task's episode length. Unknown names throw mbrl::Error with the closest name.
-std::unique_ptr<Env> MakeEnv(const std::string& name, const std::string& xml_path = "",
-                             int max_steps = 0);
+/// Builds a task. Unknown names and unsupported options throw mbrl::Error.
+std::unique_ptr<Env> MakeEnv(const std::string& name, const EnvOptions& options = {});
 
 }  // namespace mbrl

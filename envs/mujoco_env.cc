@@ -46,13 +46,15 @@ mjModel* LoadModel(const std::string& name, const std::string& builtin_xml,
 
 }  // namespace
 
-MujocoEnv::MujocoEnv(std::string name, const std::string& builtin_xml, const std::string& xml_path,
-                     int frame_skip, int max_steps, int obs_dim)
-    : frame_skip_(frame_skip) {
-  m_ = LoadModel(name, builtin_xml, xml_path);
+MujocoEnv::MujocoEnv(std::string name, const std::string& builtin_xml, const EnvOptions& options,
+                     int frame_skip, int default_max_steps, int obs_dim, bool velocity_reward)
+    : frame_skip_(frame_skip), velocity_obs_(options.velocity_obs) {
+  MBRL_CHECK(!velocity_obs_ || velocity_reward, "env.velocity_obs: ", name,
+             " has no forward-velocity reward");
+  m_ = LoadModel(name, builtin_xml, options.xml);
   d_ = mj_makeData(m_);
   spec_.name = std::move(name);
-  spec_.obs_dim = obs_dim;
+  spec_.obs_dim = obs_dim + off();
   spec_.act_dim = m_->nu;
   for (int i = 0; i < m_->nu; ++i) {
     MBRL_CHECK(m_->actuator_ctrllimited[i], spec_.name, ": actuator ", i, " has no ctrlrange");
@@ -60,7 +62,7 @@ MujocoEnv::MujocoEnv(std::string name, const std::string& builtin_xml, const std
     spec_.act_high.push_back(static_cast<float>(m_->actuator_ctrlrange[2 * i + 1]));
   }
   spec_.dt = m_->opt.timestep * frame_skip;
-  spec_.max_steps = max_steps;
+  spec_.max_steps = options.max_steps > 0 ? options.max_steps : default_max_steps;
   act_.resize(m_->nu);
 }
 
@@ -77,7 +79,9 @@ int MujocoEnv::WarningCount() const {
 
 torch::Tensor MujocoEnv::MakeObs() const {
   auto obs = torch::empty({spec_.obs_dim}, torch::kFloat32);
-  Observe(obs.data_ptr<float>());
+  float* out = obs.data_ptr<float>();
+  if (velocity_obs_) out[0] = static_cast<float>(velocity_);
+  Observe(out + off());
   return obs;
 }
 
@@ -87,6 +91,7 @@ torch::Tensor MujocoEnv::Reset(uint64_t seed) {
   ResetModel();
   mj_forward(m_, d_);
   steps_ = 0;
+  velocity_ = 0;
   return MakeObs();
 }
 
@@ -104,6 +109,7 @@ StepResult MujocoEnv::Step(const torch::Tensor& action) {
   for (int k = 0; k < frame_skip_; ++k) mj_step(m_, d_);
   if (need_rne_post_) mj_rnePostConstraint(m_, d_);
   ++steps_;
+  velocity_ = (d_->qpos[0] - x_before) / spec_.dt;
   StepResult r;
   r.obs = MakeObs();
   r.reward = StepReward(act_.data(), x_before, &r.terminated);

@@ -31,9 +31,10 @@ class MujocoEnv : public Env {
   int WarningCount() const;
 
  protected:
-  /// Loads `xml_path` if non-empty, else the embedded `builtin_xml`.
-  MujocoEnv(std::string name, const std::string& builtin_xml, const std::string& xml_path,
-            int frame_skip, int max_steps, int obs_dim);
+  /// Loads options.xml if non-empty, else the embedded `builtin_xml`. `obs_dim` is the task's
+  /// own observation size; velocity_obs adds one leading entry where `velocity_reward` is true.
+  MujocoEnv(std::string name, const std::string& builtin_xml, const EnvOptions& options,
+            int frame_skip, int default_max_steps, int obs_dim, bool velocity_reward);
 
   /// Adds the task's reset noise to qpos/qvel (already at qpos0 / 0) using rng().
   virtual void ResetModel() = 0;
@@ -46,6 +47,9 @@ class MujocoEnv : public Env {
   double Uniform(double a) { return std::uniform_real_distribution<double>(-a, a)(rng_); }
   double Normal(double s) { return std::normal_distribution<double>(0.0, s)(rng_); }
 
+  /// Index offset of the task's own observation (1 with velocity_obs).
+  int off() const { return velocity_obs_ ? 1 : 0; }
+
   /// Calls mj_rnePostConstraint after stepping (tasks that observe cfrc_ext).
   bool need_rne_post_ = false;
 
@@ -56,6 +60,8 @@ class MujocoEnv : public Env {
   mjModel* m_ = nullptr;
   mjData* d_ = nullptr;
   int frame_skip_;
+  bool velocity_obs_;
+  double velocity_ = 0;  // dx/dt of the last step
   int steps_ = 0;
   std::mt19937_64 rng_;
   std::vector<float> act_;

@@ -8,7 +8,7 @@
 namespace mbrl {
 namespace {
 
-using Factory = std::unique_ptr<Env> (*)(const std::string&, int);
+using Factory = std::unique_ptr<Env> (*)(const EnvOptions&);
 
 const std::map<std::string, Factory>& Table() {
   static const std::map<std::string, Factory> table = {
@@ -28,15 +28,15 @@ std::vector<std::string> EnvNames() {
   return names;
 }
 
-std::unique_ptr<Env> MakeEnv(const std::string& name, const std::string& xml_path, int max_steps) {
+std::unique_ptr<Env> MakeEnv(const std::string& name, const EnvOptions& options) {
   auto it = Table().find(name);
   if (it == Table().end()) {
     std::string all;
     for (const auto& n : EnvNames()) all += (all.empty() ? "" : ", ") + n;
     throw Error("env.name: unknown task '" + name + "' (known: " + all + ")");
   }
-  MBRL_CHECK(max_steps >= 0, "env.max_steps must be >= 0, got ", max_steps);
-  return it->second(xml_path, max_steps);
+  MBRL_CHECK(options.max_steps >= 0, "env.max_steps must be >= 0, got ", options.max_steps);
+  return it->second(options);
 }
 
 }  // namespace mbrl

@@ -7,9 +7,9 @@
 
 namespace mbrl {
 
-std::unique_ptr<Env> MakeCartpoleSwingup(const std::string& xml_path, int max_steps);
-std::unique_ptr<Env> MakeInvertedPendulum(const std::string& xml_path, int max_steps);
-std::unique_ptr<Env> MakeHalfCheetah(const std::string& xml_path, int max_steps);
-std::unique_ptr<Env> MakeHopper(const std::string& xml_path, int max_steps);
+std::unique_ptr<Env> MakeCartpoleSwingup(const EnvOptions& options);
+std::unique_ptr<Env> MakeInvertedPendulum(const EnvOptions& options);
+std::unique_ptr<Env> MakeHalfCheetah(const EnvOptions& options);
+std::unique_ptr<Env> MakeHopper(const EnvOptions& options);
 
 }  // namespace mbrl

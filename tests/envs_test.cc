@@ -1,1 +1,232 @@
 #include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "envs/env.h"
+#include "envs/mujoco_env.h"
+#include "mbrl/core/check.h"
+
+namespace mbrl {
+namespace {
+
+struct Expected {
+  const char* name;
+  int obs, act;
+  double dt;
+  int max_steps;
+  float bound;
+  double total_mass;  // shared/TASKS.md measured totals
+};
+
+const Expected kTasks[] = {
+    {"cartpole_swingup", 4, 1, 0.04, 200, 3.f, 15.49},
+    {"inverted_pendulum", 4, 1, 0.04, 1000, 3.f, 15.49},
+    {"half_cheetah", 17, 6, 0.05, 1000, 1.f, 14.0},
+    {"hopper", 11, 3, 0.008, 1000, 1.f, 15.82},
+};
+
+// Plays `steps` uniform-random actions from `seed`; records obs, act, next_obs and rewards.
+struct Recording {
+  torch::Tensor obs, act, next_obs, reward, terminated;
+};
+Recording Record(Env& env, uint64_t seed, int steps) {
+  torch::manual_seed(seed);
+  const auto& s = env.spec();
+  auto low = torch::tensor(s.act_low), high = torch::tensor(s.act_high);
+  std::vector<torch::Tensor> o, a, n;
+  std::vector<float> r, t;
+  auto obs = env.Reset(seed);
+  for (int i = 0; i < steps; ++i) {
+    auto act = low + (high - low) * torch::rand({s.act_dim});
+    StepResult res = env.Step(act);
+    o.push_back(obs), a.push_back(act), n.push_back(res.obs);
+    r.push_back(static_cast<float>(res.reward)), t.push_back(res.terminated);
+    obs = res.obs;
+    if (res.terminated || res.truncated) obs = env.Reset(seed + i + 1);
+  }
+  return {torch::stack(o), torch::stack(a), torch::stack(n), torch::tensor(r), torch::tensor(t)};
+}
+
+TEST(Envs, SpecsMatchTheTaskTable) {
+  ASSERT_EQ(EnvNames().size(), std::size(kTasks));
+  for (const auto& e : kTasks) {
+    SCOPED_TRACE(e.name);
+    auto env = MakeEnv(e.name);
+    const auto& s = env->spec();
+    EXPECT_EQ(s.obs_dim, e.obs);
+    EXPECT_EQ(s.act_dim, e.act);
+    EXPECT_NEAR(s.dt, e.dt, 1e-12);
+    EXPECT_EQ(s.max_steps, e.max_steps);
+    for (int i = 0; i < s.act_dim; ++i) {
+      EXPECT_EQ(s.act_low[i], -e.bound);
+      EXPECT_EQ(s.act_high[i], e.bound);
+    }
+    auto obs = env->Reset(0);
+    EXPECT_EQ(obs.dtype(), torch::kFloat32);
+    EXPECT_EQ(obs.sizes(), torch::IntArrayRef({e.obs}));
+    auto* mj = dynamic_cast<MujocoEnv*>(env.get());
+    ASSERT_NE(mj, nullptr);
+    EXPECT_NEAR(mj_getTotalmass(mj->model()), e.total_mass, 0.01);
+  }
+}
+
+TEST(Envs, NoMujocoWarningsOverRandomPlay) {
+  for (const auto& e : kTasks) {
+    SCOPED_TRACE(e.name);
+    auto env = MakeEnv(e.name);
+    Record(*env, 3, 1500);
+    EXPECT_EQ(dynamic_cast<MujocoEnv*>(env.get())->WarningCount(), 0);
+  }
+}
+
+TEST(Envs, SameSeedSameTrajectoryOtherSeedDiffers) {
+  for (const auto& e : kTasks) {
+    SCOPED_TRACE(e.name);
+    auto a = MakeEnv(e.name), b = MakeEnv(e.name);
+    auto ra = Record(*a, 11, 300), rb = Record(*b, 11, 300), rc = Record(*b, 12, 300);
+    EXPECT_TRUE(torch::equal(ra.next_obs, rb.next_obs));
+    EXPECT_TRUE(torch::equal(ra.reward, rb.reward));
+    EXPECT_FALSE(torch::equal(ra.obs[0], rc.obs[0]));
+  }
+}
+
+TEST(Envs, ActionsAreClippedToBounds) {
+  for (const auto& e : kTasks) {
+    SCOPED_TRACE(e.name);
+    auto a = MakeEnv(e.name), b = MakeEnv(e.name);
+    a->Reset(5), b->Reset(5);
+    const int n = a->spec().act_dim;
+    auto big = torch::full({n}, 50.f), at_bound = torch::full({n}, e.bound);
+    for (int i = 0; i < 5; ++i) {
+      auto ra = a->Step(big), rb = b->Step(at_bound);
+      EXPECT_TRUE(torch::equal(ra.obs, rb.obs));
+      EXPECT_DOUBLE_EQ(ra.reward, rb.reward);  // control cost on the clipped action
+    }
+    auto* mj = dynamic_cast<MujocoEnv*>(a.get());
+    for (int i = 0; i < n; ++i) EXPECT_EQ(mj->data()->ctrl[i], e.bound);
+    EXPECT_THROW(a->Step(torch::full({n}, NAN)), Error);
+    EXPECT_THROW(a->Step(torch::zeros({n + 1})), Error);
+  }
+}
+
+TEST(Envs, TruncatesAtMaxSteps) {
+  auto env = MakeEnv("cartpole_swingup", {"", 7});
+  env->Reset(0);
+  for (int i = 0; i < 6; ++i) EXPECT_FALSE(env->Step(torch::zeros({1})).truncated);
+  auto last = env->Step(torch::zeros({1}));
+  EXPECT_TRUE(last.truncated);
+  EXPECT_FALSE(last.terminated);
+}
+
+// batched reward/termination against hand-computed values
+TEST(Envs, CartpoleRewardOnHandComputedStates) {
+  auto env = MakeEnv("cartpole_swingup");
+  const double pi = M_PI;
+  // upright over x = 0 with a = 0 -> 1; hanging down -> exp(-1.2^2/0.36); cost 0.01 a^2
+  auto next = torch::tensor({{0.0, pi, 0.0, 0.0}, {0.0, 0.0, 0.0, 0.0}, {0.6, pi / 2, 0.0, 0.0}},
+                            torch::kFloat32);
+  auto act = torch::tensor({{0.0}, {2.0}, {0.0}}, torch::kFloat32);
+  auto r = env->Reward(next, act, next);
+  EXPECT_NEAR(r[0].item<float>(), 1.0, 1e-6);
+  EXPECT_NEAR(r[1].item<float>(), std::exp(-4.0) - 0.04, 1e-6);
+  // x = 0.6, theta = pi/2: tip at (0, 0) -> distance 0.6 -> exp(-1)
+  EXPECT_NEAR(r[2].item<float>(), std::exp(-1.0), 1e-6);
+  EXPECT_FALSE(env->Terminated(next).any().item<bool>());
+}
+
+TEST(Envs, InvertedPendulumRewardAndTermination) {
+  auto env = MakeEnv("inverted_pendulum");
+  auto next = torch::tensor({{0.f, 0.1f, 0.f, 0.f}, {0.f, -0.25f, 0.f, 0.f}, {0.f, NAN, 0.f, 0.f}});
+  auto term = env->Terminated(next);
+  EXPECT_FALSE(term[0].item<bool>());
+  EXPECT_TRUE(term[1].item<bool>());
+  EXPECT_TRUE(term[2].item<bool>());
+  auto r = env->Reward(next, torch::zeros({3, 1}), next);
+  EXPECT_FLOAT_EQ(r[0].item<float>(), 1.f);
+  EXPECT_FLOAT_EQ(r[1].item<float>(), 0.f);
+}
+
+TEST(Envs, HopperRewardAndTermination) {
+  auto env = MakeEnv("hopper");
+  auto healthy = torch::zeros({11});
+  healthy[0] = 1.25, healthy[5] = 0.5;  // z, forward velocity
+  auto low = healthy.clone(), tilted = healthy.clone(), edge = healthy.clone();
+  low[0] = 0.6, tilted[1] = 0.3, edge[0] = 0.7;  // z must be > 0.7 strictly
+  auto next = torch::stack({healthy, low, tilted, edge});
+  auto term = env->Terminated(next);
+  EXPECT_FALSE(term[0].item<bool>());
+  EXPECT_TRUE(term[1].item<bool>());
+  EXPECT_TRUE(term[2].item<bool>());
+  EXPECT_TRUE(term[3].item<bool>());
+  auto act = torch::full({4, 3}, 0.5f);
+  auto r = env->Reward(next, act, next);
+  EXPECT_NEAR(r[0].item<float>(), 0.5 + 1.0 - 1e-3 * 0.75, 1e-6);
+  EXPECT_NEAR(r[1].item<float>(), 0.5 - 1e-3 * 0.75, 1e-6);  // no healthy reward
+}
+
+TEST(Envs, HalfCheetahRewardNeverTerminates) {
+  auto env = MakeEnv("half_cheetah");
+  auto next = torch::zeros({2, 17});
+  next[0][8] = 2.0;
+  auto r = env->Reward(next, torch::ones({2, 6}), next);
+  EXPECT_NEAR(r[0].item<float>(), 2.0 - 0.6, 1e-6);
+  EXPECT_NEAR(r[1].item<float>(), -0.6, 1e-6);
+  EXPECT_FALSE(env->Terminated(next).any().item<bool>());
+}
+
+// the planners' batched functions equal the env's step reward and termination on real
+// transitions (forward-velocity tasks: with velocity_obs, which makes the reward observable)
+TEST(Envs, BatchedFunctionsMatchStepOnRecordedTransitions) {
+  const std::pair<const char*, bool> cases[] = {{"cartpole_swingup", false},
+                                                {"inverted_pendulum", false},
+                                                {"half_cheetah", true},
+                                                {"hopper", true}};
+  for (const auto& [name, velocity_obs] : cases) {
+    SCOPED_TRACE(name);
+    auto env = MakeEnv(name, {"", 0, velocity_obs});
+    auto rec = Record(*env, 21, 2000);
+    EXPECT_TRUE(torch::equal(env->Terminated(rec.next_obs), rec.terminated.to(torch::kBool)));
+    auto r = env->Reward(rec.obs, rec.act, rec.next_obs);
+    // float32 observations vs the env's float64 state: 1e-5 relative
+    EXPECT_TRUE(torch::allclose(r, rec.reward, 1e-5, 1e-5))
+        << (r - rec.reward).abs().max().item<float>();
+  }
+}
+
+TEST(Envs, VelocityObsPrependsTheStepVelocity) {
+  auto plain = MakeEnv("half_cheetah"), vel = MakeEnv("half_cheetah", {"", 0, true});
+  EXPECT_EQ(vel->spec().obs_dim, 18);
+  auto o1 = plain->Reset(4), o2 = vel->Reset(4);
+  EXPECT_EQ(o2[0].item<float>(), 0.f);
+  EXPECT_TRUE(torch::equal(o1, o2.slice(0, 1)));
+  auto a = torch::full({6}, 0.3f);
+  auto r1 = plain->Step(a), r2 = vel->Step(a);
+  EXPECT_TRUE(torch::equal(r1.obs, r2.obs.slice(0, 1)));
+  EXPECT_DOUBLE_EQ(r1.reward, r2.reward);
+  EXPECT_NEAR(r2.obs[0].item<float>(), r1.reward + 0.1 * 6 * 0.09, 1e-5);  // dx/dt
+}
+
+TEST(Envs, BadNamesAndMjcfPathsGiveClearErrors) {
+  try {
+    MakeEnv("hoper");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown task 'hoper'"), std::string::npos);
+  }
+  EXPECT_THROW(MakeEnv("hopper", {"/nonexistent/model.xml"}), Error);
+  EXPECT_THROW(MakeEnv("cartpole_swingup", {"", 0, true}), Error);  // no velocity reward
+  const std::string bad = testing::TempDir() + "/bad.xml";
+  std::ofstream(bad) << "<mujoco><worldbody><body><geom type='box'/></body></worldbody>";
+  try {
+    MakeEnv("hopper", {bad});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("MJCF does not load"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace mbrl

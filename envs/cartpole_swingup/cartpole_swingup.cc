@@ -12,9 +12,8 @@ constexpr double kPoleLength = 0.6;
 
 class CartpoleSwingup : public MujocoEnv {
  public:
-  CartpoleSwingup(const std::string& xml, int max_steps)
-      : MujocoEnv("cartpole_swingup", "cartpole_swingup.xml", xml, 2, max_steps ? max_steps : 200,
-                  4) {}
+  explicit CartpoleSwingup(const EnvOptions& o)
+      : MujocoEnv("cartpole_swingup", "cartpole_swingup.xml", o, 2, 200, 4, false) {}
 
   torch::Tensor Reward(const torch::Tensor&, const torch::Tensor& act,
                        const torch::Tensor& next_obs) const override {
@@ -52,8 +51,8 @@ class CartpoleSwingup : public MujocoEnv {
 
 }  // namespace
 
-std::unique_ptr<Env> MakeCartpoleSwingup(const std::string& xml_path, int max_steps) {
-  return std::make_unique<CartpoleSwingup>(xml_path, max_steps);
+std::unique_ptr<Env> MakeCartpoleSwingup(const EnvOptions& options) {
+  return std::make_unique<CartpoleSwingup>(options);
 }
 
 }  // namespace mbrl

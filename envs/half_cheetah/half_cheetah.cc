@@ -1,6 +1,6 @@
 // HalfCheetah-v5 equivalent: obs [qpos[1:9], qvel[0:9]] (17); r = dx/dt - 0.1 |a|^2; never
-// terminates. The batched reward has no root x, so it uses the root x velocity qvel[0] at the end
-// of the step (obs[8]) in place of the step's mean velocity dx/dt (see docs/architecture.md).
+// terminates. The batched reward is exact with env.velocity_obs (obs[0] = dx/dt); on the plain
+// Gymnasium observation it uses qvel[0] at the end of the step (obs[8]), an approximation.
 #include "envs/mujoco_env.h"
 #include "envs/tasks.h"
 
@@ -11,12 +11,13 @@ constexpr double kCtrlCost = 0.1;
 
 class HalfCheetah : public MujocoEnv {
  public:
-  HalfCheetah(const std::string& xml, int max_steps)
-      : MujocoEnv("half_cheetah", "half_cheetah.xml", xml, 5, max_steps ? max_steps : 1000, 17) {}
+  explicit HalfCheetah(const EnvOptions& o)
+      : MujocoEnv("half_cheetah", "half_cheetah.xml", o, 5, 1000, 17, true) {}
 
   torch::Tensor Reward(const torch::Tensor&, const torch::Tensor& act,
                        const torch::Tensor& next_obs) const override {
-    return next_obs.select(-1, 8) - kCtrlCost * act.square().sum(-1);
+    auto velocity = next_obs.select(-1, off() ? 0 : 8);
+    return velocity - kCtrlCost * act.square().sum(-1);
   }
   torch::Tensor Terminated(const torch::Tensor& next_obs) const override {
     return torch::zeros({next_obs.size(0)}, next_obs.options().dtype(torch::kBool));
@@ -41,8 +42,8 @@ class HalfCheetah : public MujocoEnv {
 
 }  // namespace
 
-std::unique_ptr<Env> MakeHalfCheetah(const std::string& xml_path, int max_steps) {
-  return std::make_unique<HalfCheetah>(xml_path, max_steps);
+std::unique_ptr<Env> MakeHalfCheetah(const EnvOptions& options) {
+  return std::make_unique<HalfCheetah>(options);
 }
 
 }  // namespace mbrl

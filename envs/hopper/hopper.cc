@@ -1,7 +1,7 @@
 // Hopper-v5 equivalent: obs [qpos[1:6], clip(qvel, +-10)] (11); r = dx/dt + healthy - 1e-3 |a|^2;
 // terminates when unhealthy: qpos[2:] and qvel within (-100, 100), z > 0.7, |angle| < 0.2.
-// The batched forms see only the observation: forward velocity is obs[5] (qvel[0] at the end of
-// the step, clipped), and the qvel range check is on clipped velocities (never fails).
+// Batched forms: forward velocity is exact with env.velocity_obs (obs[0] = dx/dt), else qvel[0] at
+// the end of the step (clipped); the qvel range check sees clipped velocities (never fails).
 #include <cmath>
 
 #include "envs/mujoco_env.h"
@@ -15,17 +15,18 @@ constexpr double kMinZ = 0.7, kMaxAngle = 0.2, kStateRange = 100.0;
 
 class Hopper : public MujocoEnv {
  public:
-  Hopper(const std::string& xml, int max_steps)
-      : MujocoEnv("hopper", "hopper.xml", xml, 4, max_steps ? max_steps : 1000, 11) {}
+  explicit Hopper(const EnvOptions& o)
+      : MujocoEnv("hopper", "hopper.xml", o, 4, 1000, 11, true) {}
 
   torch::Tensor Reward(const torch::Tensor&, const torch::Tensor& act,
                        const torch::Tensor& next_obs) const override {
     auto healthy = (~Terminated(next_obs)).to(next_obs.scalar_type());
-    return next_obs.select(-1, 5) + kHealthyReward * healthy - kCtrlCost * act.square().sum(-1);
+    auto velocity = next_obs.select(-1, off() ? 0 : 5);
+    return velocity + kHealthyReward * healthy - kCtrlCost * act.square().sum(-1);
   }
   torch::Tensor Terminated(const torch::Tensor& next_obs) const override {
-    auto z = next_obs.select(-1, 0), angle = next_obs.select(-1, 1);
-    auto in_range = (next_obs.slice(-1, 1).abs() < kStateRange).all(-1);
+    auto z = next_obs.select(-1, off()), angle = next_obs.select(-1, off() + 1);
+    auto in_range = (next_obs.slice(-1, off() + 1).abs() < kStateRange).all(-1);
     return ~(in_range & (z > kMinZ) & (angle.abs() < kMaxAngle));
   }
 
@@ -53,8 +54,8 @@ class Hopper : public MujocoEnv {
 
 }  // namespace
 
-std::unique_ptr<Env> MakeHopper(const std::string& xml_path, int max_steps) {
-  return std::make_unique<Hopper>(xml_path, max_steps);
+std::unique_ptr<Env> MakeHopper(const EnvOptions& options) {
+  return std::make_unique<Hopper>(options);
 }
 
 }  // namespace mbrl

@@ -10,9 +10,8 @@ namespace {
 
 class InvertedPendulum : public MujocoEnv {
  public:
-  InvertedPendulum(const std::string& xml, int max_steps)
-      : MujocoEnv("inverted_pendulum", "inverted_pendulum.xml", xml, 2,
-                  max_steps ? max_steps : 1000, 4) {}
+  explicit InvertedPendulum(const EnvOptions& o)
+      : MujocoEnv("inverted_pendulum", "inverted_pendulum.xml", o, 2, 1000, 4, false) {}
 
   torch::Tensor Reward(const torch::Tensor&, const torch::Tensor&,
                        const torch::Tensor& next_obs) const override {
@@ -43,8 +42,8 @@ class InvertedPendulum : public MujocoEnv {
 
 }  // namespace
 
-std::unique_ptr<Env> MakeInvertedPendulum(const std::string& xml_path, int max_steps) {
-  return std::make_unique<InvertedPendulum>(xml_path, max_steps);
+std::unique_ptr<Env> MakeInvertedPendulum(const EnvOptions& options) {
+  return std::make_unique<InvertedPendulum>(options);
 }
 
 }  // namespace mbrl

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <set>
+#include <sstream>
 
 #include "mbrl/core/runtime.h"
 
@@ -138,7 +139,11 @@ void JsonReader::Finish() const {
 }
 
 std::string JsonReader::RangeText(const Limits& l) {
-  const auto num = [](double v) { return Json(v).dump(); };
+  const auto num = [](double v) {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+  };
   return "[" + (l.min ? num(*l.min) : "-inf") + ", " + (l.max ? num(*l.max) : "inf") + "]";
 }
 

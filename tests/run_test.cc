@@ -1,1 +1,224 @@
+// End-to-end tests of the run loop and the mbrl CLI with the random agent.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <torch/torch.h>
+
+#include <array>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "agents/run_config.h"
+#include "agents/trainer.h"
+#include "mbrl/data/dataset.h"
+#include "mbrl/logging/metrics_writer.h"
+
+namespace mbrl {
+namespace {
+namespace fs = std::filesystem;
+
+struct Cmd {
+  int code;
+  std::string out, err;
+};
+
+// runs a shell command, capturing stdout and stderr
+Cmd Shell(const std::string& cmd) {
+  const std::string err_file = testing::TempDir() + "/mbrl_stderr.txt";
+  std::FILE* p = popen((cmd + " 2>" + err_file).c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int status = pclose(p);
+  std::ifstream e(err_file);
+  std::string err((std::istreambuf_iterator<char>(e)), std::istreambuf_iterator<char>());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err};
+}
+
+std::string Runs(const std::string& name) {
+  const std::string d = testing::TempDir() + "/mbrl_runs_" + name;
+  fs::remove_all(d);
+  return d;
+}
+
+std::string Train(const std::vector<std::string>& overrides, const std::string& resume = "") {
+  config::Json resolved;
+  std::vector<std::string> files;
+  if (!resume.empty()) files.push_back(resume + "/config.json");
+  auto cfg = LoadRunConfig(files, overrides, &resolved);
+  return mbrl::Train(cfg, resolved, resume);
+}
+
+std::vector<double> Column(const std::string& dir, const std::string& key) {
+  std::vector<double> v;
+  for (const auto& row : ReadMetricsJsonl(dir + "/metrics.jsonl")) v.push_back(*row.Find(key));
+  return v;
+}
+
+TEST(Run, DirectoryLayoutMetricsDatasetCheckpoint) {
+  const std::string runs = Runs("layout");
+  const std::string dir = Train({"runs_dir=" + runs, "seed=4", "total_env_steps=1000",
+                                 "env.name=cartpole_swingup", "eval_every=2", "progress=false"});
+  EXPECT_NE(dir.find("_random_cartpole_swingup_s4"), std::string::npos);
+  for (const char* f : {"config.json", "metrics.csv", "metrics.jsonl", "checkpoints/latest.pt",
+                        "dataset/metadata.json", "dataset/data/main_data.hdf5"})
+    EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+  EXPECT_EQ(Column(dir, "episode"), (std::vector<double>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(Column(dir, "env_step"), (std::vector<double>{200, 400, 600, 800, 1000}));
+  const auto rows = ReadMetricsJsonl(dir + "/metrics.jsonl");
+  EXPECT_TRUE(rows[1].Find("eval_return") && !rows[0].Find("eval_return"));
+  for (const char* k : {"return", "length", "wall_time", "steps_per_s"}) EXPECT_TRUE(rows[4].Find(k));
+  int64_t n = 0, steps = 0;
+  Dataset::ReadInfo(dir + "/dataset", &n, &steps);
+  EXPECT_EQ(n, 5);
+  EXPECT_EQ(steps, 1000);
+  // the saved config reproduces the run's settings
+  auto saved = LoadRunConfig({dir + "/config.json"}, {}, nullptr);
+  EXPECT_EQ(saved.seed, 4);
+}
+
+TEST(Run, BudgetCutsTheLastEpisodeAndActionRepeatCountsEnvSteps) {
+  const std::string dir = Train({"runs_dir=" + Runs("budget"), "total_env_steps=500",
+                                 "env.action_repeat=2", "progress=false"});
+  EXPECT_EQ(Column(dir, "env_step"), (std::vector<double>{200, 400, 500}));
+  EXPECT_EQ(Column(dir, "length"), (std::vector<double>{100, 100, 50}));  // agent steps
+  auto info = Dataset::ReadInfo(dir + "/dataset");
+  auto last = Dataset::ReadEpisode(dir + "/dataset", info, 2);
+  EXPECT_TRUE(last.truncations[-1].item<bool>());
+}
+
+TEST(Run, ResumeContinuesWithoutLossOrDuplicates) {
+  // the first part ends on an episode boundary (cartpole episodes are 200 steps), as after a kill
+  const std::vector<std::string> base = {"runs_dir=" + Runs("resume"), "env.name=cartpole_swingup",
+                                         "seed=2", "progress=false"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), base.begin(), base.end());
+    return extra;
+  };
+  const std::string whole = Train(with({"total_env_steps=3000"}));
+  const std::string part = Train(with({"total_env_steps=1200"}));
+  Train({"total_env_steps=3000"}, part);
+  EXPECT_EQ(Column(part, "episode"), Column(whole, "episode"));
+  EXPECT_EQ(Column(part, "env_step"), Column(whole, "env_step"));
+  EXPECT_EQ(Column(part, "return"), Column(whole, "return"));
+  int64_t n1 = 0, s1 = 0, n2 = 0, s2 = 0;
+  Dataset::ReadInfo(whole + "/dataset", &n1, &s1);
+  Dataset::ReadInfo(part + "/dataset", &n2, &s2);
+  EXPECT_EQ(n1, n2);
+  EXPECT_EQ(s1, s2);
+  EXPECT_EQ(s2, 3000);
+}
+
+TEST(Run, ResumeRepairsMetricsAfterAKillBetweenWrites) {
+  const std::string dir =
+      Train({"runs_dir=" + Runs("repair"), "total_env_steps=1000", "progress=false"});
+  const auto full = Column(dir, "return");
+  // killed after the dataset append but before the metrics row: drop the last row
+  std::ifstream in(dir + "/metrics.jsonl");
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  std::ofstream out(dir + "/metrics.jsonl", std::ios::trunc);
+  for (size_t i = 0; i + 1 < lines.size(); ++i) out << lines[i] << "\n";
+  out.close();
+  // ... and a csv row from the future that the dataset never got
+  std::ofstream(dir + "/metrics.csv", std::ios::app) << "1200,6,1,200,1,1,\n";
+  Train({}, dir);
+  EXPECT_EQ(Column(dir, "episode"), (std::vector<double>{1, 2, 3, 4, 5}));
+  const auto repaired = Column(dir, "return");
+  ASSERT_EQ(repaired.size(), full.size());
+  EXPECT_NEAR(repaired.back(), full.back(), 1e-9);
+}
+
+// the dataset a run writes opens in h5py (Debian's python3-h5py) with the Minari layout
+TEST(Run, DatasetReadsBackWithH5py) {
+  if (Shell("/usr/bin/python3 -c 'import h5py'").code != 0) GTEST_SKIP() << "no h5py";
+  const std::string dir = Train({"runs_dir=" + Runs("h5py"), "env.name=hopper",
+                                 "total_env_steps=1500", "progress=false"});
+  auto r = Shell("/usr/bin/python3 " MBRL_SOURCE_DIR "/tests/scripts/check_dataset.py " + dir +
+                 "/dataset");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("ok"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" 1500"), std::string::npos) << r.out;
+}
+
+TEST(Cli, TrainPrintConfigEvalEnvs) {
+  const std::string bin = MBRL_BINARY;
+  const std::string cfg = std::string(MBRL_SOURCE_DIR) + "/configs/random_cartpole.json";
+  auto printed = Shell(bin + " train " + cfg + " seed=9 --print-config");
+  ASSERT_EQ(printed.code, 0) << printed.err;
+  EXPECT_EQ(config::Json::parse(printed.out)["seed"], 9);
+
+  const std::string runs = Runs("cli");
+  auto run = Shell(bin + " train " + cfg + " total_env_steps=400 runs_dir=" + runs);
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_NE(run.err.find("episode 2"), std::string::npos) << run.err;  // progress lines
+  const std::string dir = run.out.substr(run.out.find("run: ") + 5, run.out.find('\n') - 5);
+  auto ev = Shell(bin + " eval " + dir + " --episodes 2");
+  ASSERT_EQ(ev.code, 0) << ev.err;
+  EXPECT_EQ(config::Json::parse(ev.out)["returns"].size(), 2u);
+
+  auto envs = Shell(bin + " envs");
+  EXPECT_EQ(envs.code, 0);
+  EXPECT_NE(envs.out.find("half_cheetah"), std::string::npos);
+}
+
+TEST(Cli, BadInputGivesOneLineAndNonZeroExit) {
+  const std::string bin = MBRL_BINARY;
+  const std::string cfg = std::string(MBRL_SOURCE_DIR) + "/configs/random_cartpole.json";
+  const std::pair<std::string, std::string> cases[] = {
+      {" train " + cfg + " totl_env_steps=5", "did you mean 'total_env_steps'"},
+      {" train " + cfg + " seed=x", "seed: expected integer"},
+      {" train /nonexistent.json", "/nonexistent.json: cannot open"},
+      {" train " + cfg + " env.xml=/nonexistent.xml", "MJCF file not found"},
+      {" train --resume /nonexistent_run", "not a run directory"},
+      {" eval /nonexistent_run", "not a run directory"},
+      {" eval . --episodes zero", "--episodes: expected a positive integer"},
+      {" frobnicate", "unknown command"},
+      {" train " + cfg + " --bogus", "unknown option"},
+  };
+  for (const auto& [args, want] : cases) {
+    auto r = Shell(bin + args);
+    EXPECT_NE(r.code, 0) << args;
+    EXPECT_NE(r.err.find(want), std::string::npos) << args << " -> " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << " -> " << r.err;
+  }
+}
+
+TEST(Cli, SigtermStopsAtACheckpointAndTheRunResumes) {
+  const std::string bin = MBRL_BINARY;
+  const std::string runs = Runs("sigterm");
+  // a long run, terminated after its first checkpoint
+  const std::string cmd = bin + " train " + MBRL_SOURCE_DIR +
+                          "/configs/random_cartpole.json env.name=half_cheetah "
+                          "total_env_steps=2000000 progress=false runs_dir=" + runs;
+  std::FILE* p = popen((cmd + " 2>/dev/null & echo $!").c_str(), "r");
+  char pid_text[32] = {};
+  ASSERT_TRUE(std::fgets(pid_text, sizeof(pid_text), p));
+  pclose(p);
+  const pid_t pid = std::stoi(pid_text);
+  std::string dir;
+  for (int i = 0; i < 600 && dir.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (fs::exists(runs))
+      for (const auto& e : fs::directory_iterator(runs))
+        if (fs::exists(e.path() / "checkpoints/latest.pt")) dir = e.path();
+  }
+  ASSERT_FALSE(dir.empty());
+  kill(pid, SIGTERM);
+  for (int i = 0; i < 100 && kill(pid, 0) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_NE(kill(pid, 0), 0) << "still running after SIGTERM";
+  int64_t n = 0, steps = 0;
+  Dataset::ReadInfo(dir + "/dataset", &n, &steps);
+  EXPECT_GE(n, 1);
+  EXPECT_EQ(Column(dir, "episode").size(), static_cast<size_t>(n));
+  auto r = Shell(bin + " train --resume " + dir + " total_env_steps=" +
+                 std::to_string(steps + 2000) + " progress=false");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Column(dir, "env_step").back(), steps + 2000);
+}
+
+}  // namespace
+}  // namespace mbrl

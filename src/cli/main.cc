@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
     if (cmd == "eval") return mbrl::EvalCommand(args);
     if (cmd == "envs") return mbrl::Envs();
     if (cmd == "bench") return mbrl::Bench(args);
-    std::fprintf(stderr, "mbrl: error: unknown command '%s'\n%s", cmd.c_str(), mbrl::kUsage);
+    std::fprintf(stderr, "mbrl: error: unknown command '%s' (see mbrl --help)\n", cmd.c_str());
     return 2;
   } catch (const mbrl::Error& e) {
     std::fprintf(stderr, "mbrl: error: %s\n", mbrl::FirstLine(e.what()).c_str());

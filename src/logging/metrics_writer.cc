@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -25,7 +26,8 @@ std::string Num(double v) {
 }
 
 // keeps the header and the rows whose episode <= keep; returns the kept row count
-int64_t CutCsv(const std::string& path, int64_t keep, const std::vector<std::string>& columns) {
+int64_t CutCsv(const std::string& path, int64_t keep, int64_t max_rows,
+               const std::vector<std::string>& columns) {
   std::ifstream in(path);
   std::string header, line, out;
   std::getline(in, header);
@@ -42,7 +44,7 @@ int64_t CutCsv(const std::string& path, int64_t keep, const std::vector<std::str
     std::string cell;
     for (int i = 0; i <= col && std::getline(ss, cell, ','); ++i) {
     }
-    if (line.empty() || cell.empty() || std::stoll(cell) > keep) break;
+    if (line.empty() || cell.empty() || std::stoll(cell) > keep || rows >= max_rows) break;
     out += line + "\n";
     ++rows;
   }
@@ -50,15 +52,20 @@ int64_t CutCsv(const std::string& path, int64_t keep, const std::vector<std::str
   return rows;
 }
 
-void CutJsonl(const std::string& path, int64_t keep) {
+int64_t CutJsonl(const std::string& path, int64_t keep, int64_t max_rows) {
   std::ifstream in(path);
   std::string line, out;
-  while (std::getline(in, line)) {
+  int64_t rows = 0;
+  while (std::getline(in, line) && rows < max_rows) {
     nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.contains("episode") || j["episode"].get<double>() > keep) break;
+    if (j.is_discarded() || !j.contains("episode") || !j["episode"].is_number() ||
+        j["episode"].get<double>() > keep)
+      break;
     out += line + "\n";
+    ++rows;
   }
   WriteFileAtomic(path, out);
+  return rows;
 }
 
 }  // namespace
@@ -69,8 +76,13 @@ MetricsWriter::MetricsWriter(const std::string& dir, std::vector<std::string> co
   const std::string csv = dir + "/metrics.csv", jsonl = dir + "/metrics.jsonl";
   const bool existed = fs::exists(csv);
   if (existed && keep_episodes >= 0) {
-    rows_ = CutCsv(csv, keep_episodes, columns_);
-    if (fs::exists(jsonl)) CutJsonl(jsonl, keep_episodes);
+    // keep rows up to the resume point, and no more rows in one file than in the other
+    const int64_t all = std::numeric_limits<int64_t>::max();
+    const int64_t in_csv = CutCsv(csv, keep_episodes, all, columns_);
+    const int64_t in_jsonl = fs::exists(jsonl) ? CutJsonl(jsonl, keep_episodes, all) : 0;
+    rows_ = std::min(in_csv, in_jsonl);
+    if (in_csv > rows_) CutCsv(csv, keep_episodes, rows_, columns_);
+    if (in_jsonl > rows_) CutJsonl(jsonl, keep_episodes, rows_);
   }
   csv_ = std::fopen(csv.c_str(), "a");
   jsonl_ = std::fopen(jsonl.c_str(), "a");

@@ -46,29 +46,47 @@ int BenchEnv(int64_t steps) {
     auto* mj = dynamic_cast<MujocoEnv*>(env.get());
     MBRL_CHECK(mj, name, ": not a MuJoCo task");
     const EnvSpec& spec = env->spec();
-    // raw: the same physics calls with no wrapper (ctrl write + frame_skip mj_step)
-    std::mt19937 rng(0);
-    std::uniform_real_distribution<double> u(-1, 1);
-    mj_resetData(mj->model(), mj->data());
-    const auto t0 = Clock::now();
-    for (int64_t i = 0; i < steps; ++i) {
-      for (int k = 0; k < spec.act_dim; ++k) mj->data()->ctrl[k] = u(rng);
-      for (int k = 0; k < mj->frame_skip(); ++k) mj_step(mj->model(), mj->data());
-      if (i % spec.max_steps == 0) mj_resetData(mj->model(), mj->data());
-    }
-    const double raw = steps / Seconds(t0);
     // wrapper: Reset/Step with float32 tensors, reward, termination
     auto gen = at::detail::createCPUGenerator(0);
     auto low = torch::tensor(spec.act_low), high = torch::tensor(spec.act_high);
     std::vector<torch::Tensor> actions;
     for (int i = 0; i < 256; ++i) actions.push_back(low + (high - low) * torch::rand(low.sizes(), gen));
-    env->Reset(0);
-    const auto t1 = Clock::now();
-    for (int64_t i = 0; i < steps; ++i) {
-      const StepResult r = env->Step(actions[i % actions.size()]);
-      if (r.terminated || r.truncated) env->Reset(i);
+    std::vector<int64_t> resets;  // steps after which the env reset
+    const auto run_env = [&] {
+      resets.clear();
+      env->Reset(0);
+      const auto t0 = Clock::now();
+      for (int64_t i = 0; i < steps; ++i) {
+        const StepResult r = env->Step(actions[i % actions.size()]);
+        if (r.terminated || r.truncated) env->Reset(i), resets.push_back(i);
+      }
+      return steps / Seconds(t0);
+    };
+    // raw: the same actions and resets as bare MuJoCo calls (ctrl write + frame_skip mj_step)
+    const auto run_raw = [&] {
+      mjData* d = mj->data();
+      const mjModel* m = mj->model();
+      env->Reset(0);
+      size_t next_reset = 0;
+      const auto t0 = Clock::now();
+      for (int64_t i = 0; i < steps; ++i) {
+        const float* a = actions[i % actions.size()].data_ptr<float>();
+        for (int k = 0; k < spec.act_dim; ++k) d->ctrl[k] = a[k];
+        for (int k = 0; k < mj->frame_skip(); ++k) mj_step(m, d);
+        if (next_reset < resets.size() && resets[next_reset] == i) {
+          ++next_reset;
+          mj_resetData(m, d);
+          mj_forward(m, d);
+        }
+      }
+      return steps / Seconds(t0);
+    };
+    // best of 3 interleaved repeats (this machine is shared and noisy)
+    double wrapped = 0, raw = 0;
+    for (int rep = 0; rep < 3; ++rep) {
+      wrapped = std::max(wrapped, run_env());
+      raw = std::max(raw, run_raw());
     }
-    const double wrapped = steps / Seconds(t1);
     const double overhead = raw / wrapped - 1.0;
     Emit({{"bench", "env"}, {"task", name}, {"raw_steps_per_s", raw},
           {"env_steps_per_s", wrapped}, {"overhead_fraction", overhead}, {"steps", steps}});

@@ -94,16 +94,32 @@ SequenceBatch ReplayBuffer::SampleSequences(int64_t batch, int64_t length,
   MBRL_CHECK(length >= 1, "sequence length must be >= 1, got ", length);
   MBRL_CHECK(size_ >= length, "replay buffer: ", size_, " steps stored, need sequences of ",
              length);
-  // valid starts: windows whose first and last steps share an episode id (ids increase in
-  // insertion order, so the window holds one episode only)
-  auto logical = torch::arange(size_ - length + 1, torch::kInt64);
-  auto phys = size_ < capacity_ ? logical : (logical + head_) % capacity_;
-  auto phys_end = size_ < capacity_ ? logical + length - 1 : (logical + head_ + length - 1) % capacity_;
-  auto valid = episode_.index_select(0, phys).eq(episode_.index_select(0, phys_end));
-  auto starts = phys.masked_select(valid);
-  MBRL_CHECK(starts.numel() > 0, "replay buffer: no episode has ", length,
-             " steps; shorten the sequence length");
-  auto pick = starts.index_select(0, torch::randint(starts.numel(), {batch}, gen, torch::kInt64));
+  // a window is valid when its first and last steps share an episode id (ids increase in
+  // insertion order, so it then holds one episode only). Rejection sampling keeps the draw
+  // uniform over valid windows at O(B) cost; a full scan is the fallback.
+  const int64_t offset = size_ < capacity_ ? 0 : head_;
+  const auto valid_of = [&](const torch::Tensor& logical) {
+    auto first = (logical + offset).remainder(capacity_);
+    auto last = (logical + offset + length - 1).remainder(capacity_);
+    return std::make_pair(first, episode_.index_select(0, first).eq(episode_.index_select(0, last)));
+  };
+  torch::Tensor pick;
+  std::vector<torch::Tensor> found;
+  int64_t have = 0;
+  for (int round = 0; round < 8 && have < batch; ++round) {
+    auto [phys, valid] = valid_of(torch::randint(size_ - length + 1, {2 * batch}, gen, torch::kInt64));
+    found.push_back(phys.masked_select(valid));
+    have += found.back().numel();
+  }
+  if (have >= batch) {
+    pick = torch::cat(found).slice(0, 0, batch);
+  } else {
+    auto [phys, valid] = valid_of(torch::arange(size_ - length + 1, torch::kInt64));
+    auto starts = phys.masked_select(valid);
+    MBRL_CHECK(starts.numel() > 0, "replay buffer: no episode has ", length,
+               " steps; shorten the sequence length");
+    pick = starts.index_select(0, torch::randint(starts.numel(), {batch}, gen, torch::kInt64));
+  }
   auto idx = (pick.unsqueeze(1) + torch::arange(length, torch::kInt64)).remainder(capacity_);
   auto flat = idx.reshape({-1});
   auto b = Gather(flat);

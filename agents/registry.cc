@@ -1,11 +1,16 @@
 #include "agents/agent.h"
 #include "agents/random_agent.h"
 #include "mbrl/core/check.h"
+#include "mbrl/core/runtime.h"
 
 namespace mbrl {
 
-std::unique_ptr<Agent> MakeAgent(const RunConfig& cfg, const Env& env, torch::Device) {
+std::unique_ptr<Agent> MakePetsAgent(const PetsConfig& cfg, const Env& env, torch::Device device,
+                                     uint64_t seed);
+
+std::unique_ptr<Agent> MakeAgent(const RunConfig& cfg, const Env& env, torch::Device device) {
   if (cfg.agent == "random") return std::make_unique<RandomAgent>(env.spec());
+  if (cfg.agent == "pets") return MakePetsAgent(cfg.pets, env, device, DeriveSeed(cfg.seed, 11));
   throw Error("agent: unknown agent '" + cfg.agent + "'");
 }
 

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "agents/pets.h"
 #include "mbrl/config/config.h"
 
 namespace mbrl {
@@ -49,10 +50,11 @@ struct RunConfig {
   std::string runs_dir = "runs";
   bool progress = true;
   RandomAgentConfig random;
+  PetsConfig pets;
 
   template <class V>
   void Visit(V& v) {
-    v("agent", agent, OneOf({"random"}));
+    v("agent", agent, OneOf({"random", "pets"}));
     v("seed", seed, AtLeast(0));
     v("device", device, OneOf({"auto", "cpu", "cuda"}));
     v("threads", threads, Between(1, 256));
@@ -67,6 +69,7 @@ struct RunConfig {
     v("progress", progress);
     // only the chosen agent's section is a valid key
     if (agent == "random") v("random", random);
+    if (agent == "pets") v("pets", pets);
   }
 };
 

@@ -12,6 +12,9 @@
 #include "mbrl/core/check.h"
 #include "mbrl/core/runtime.h"
 #include "mbrl/data/replay_buffer.h"
+#include "mbrl/models/ensemble.h"
+#include "mbrl/models/rollout.h"
+#include "mbrl/planners/planner.h"
 #include "src/cli/commands.h"
 
 namespace mbrl {
@@ -116,28 +119,113 @@ int BenchEnv(int64_t steps) {
   return 0;
 }
 
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// fp32 GEMM rate of the ensemble's main matmul shape: bmm [E,rows,200] x [E,200,200]
+double GemmGflops(int64_t e, int64_t rows, int64_t h) {
+  auto a = torch::randn({e, rows, h}), b = torch::randn({e, h, h}), c = torch::empty({e, rows, h});
+  const double flop = 2.0 * e * rows * h * h;
+  std::vector<double> t;
+  for (int i = 0; i < 7; ++i) {
+    const auto t0 = Clock::now();
+    for (int k = 0; k < 10; ++k) torch::bmm_out(c, a, b);
+    t.push_back(Seconds(t0) / 10);
+  }
+  return flop / Median(t) / 1e9;
+}
+
+struct PlanCase {
+  std::string name;
+  int obs, act;
+  std::vector<int> angle_dims;
+  PlannerConfig planner;
+  int particles;
+};
+
+int BenchPlanner(int torch_threads, int blas_threads, int repeats) {
+  SetThreads(torch_threads, blas_threads);
+  PlannerConfig cem;
+  cem.horizon = 15, cem.population = 350, cem.iterations = 5;
+  PlannerConfig big = cem;
+  big.horizon = 30, big.population = 400;
+  const PlanCase cases[] = {{"cartpole", 4, 1, {1}, cem, 20}, {"halfcheetah_size", 17, 6, {}, big, 20}};
+  std::fprintf(stderr, "threads torch %d, openblas %d\n", torch_threads, BlasThreads());
+  std::fprintf(stderr, "%-18s %12s %12s %10s %10s %8s\n", "case", "s/action", "GFLOP/action",
+               "GFLOP/s", "GEMM GF/s", "of GEMM");
+  for (const auto& c : cases) {
+    EnsembleConfig mc;
+    mc.angle_dims = c.angle_dims;
+    Ensemble model(c.obs, c.act, mc);
+    const int in = c.obs + static_cast<int>(c.angle_dims.size()) + c.act;
+    const int64_t rows = static_cast<int64_t>(c.planner.population) * c.particles;
+    const double per_row = 2.0 * (in * mc.hidden + (mc.layers - 1) * mc.hidden * mc.hidden +
+                                  mc.hidden * 2 * c.obs);
+    const double flop = per_row * rows * c.planner.horizon * c.planner.iterations;
+    std::vector<float> low(c.act, -1.f), high(c.act, 1.f);
+    auto planner = MakePlanner(c.planner, low, high, torch::kCPU, 0);
+    auto gen = at::detail::createCPUGenerator(0);
+    RewardFn reward = [](const torch::Tensor& o, const torch::Tensor& a, const torch::Tensor&) {
+      return -o.square().sum(-1) - 0.01 * a.square().sum(-1);
+    };
+    std::vector<double> t;
+    auto obs = torch::zeros({c.obs});
+    for (int i = 0; i < repeats + 1; ++i) {
+      const auto t0 = Clock::now();
+      planner->Plan(MakeObjective(model, obs, reward, nullptr, c.particles, Propagation::kTs1, gen));
+      if (i > 0) t.push_back(Seconds(t0));  // first is warm-up
+    }
+    const double s = Median(t);
+    const double gemm = GemmGflops(mc.elites, rows / mc.elites, mc.hidden);
+    Emit({{"bench", "planner"}, {"case", c.name}, {"seconds_per_action", s},
+          {"gflop_per_action", flop / 1e9}, {"gflops", flop / s / 1e9}, {"gemm_gflops", gemm},
+          {"fraction_of_gemm", flop / s / 1e9 / gemm}, {"population", c.planner.population},
+          {"particles", c.particles}, {"horizon", c.planner.horizon},
+          {"iterations", c.planner.iterations}, {"torch_threads", torch_threads},
+          {"blas_threads", BlasThreads()}});
+    std::fprintf(stderr, "%-18s %12.3f %12.1f %10.1f %10.1f %7.0f%%\n", c.name.c_str(), s,
+                 flop / 1e9, flop / s / 1e9, gemm, 100 * flop / s / 1e9 / gemm);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int Bench(const std::vector<std::string>& args) {
   MBRL_CHECK(!args.empty(), "bench: say what to benchmark: env");
-  int64_t steps = 20000;
+  int64_t steps = 20000, torch_threads = 1, blas_threads = 2, repeats = 5;
+  const auto number = [&](size_t& i, int64_t* out) {
+    const std::string& flag = args[i];
+    MBRL_CHECK(i + 1 < args.size(), flag, " needs a value");
+    const std::string& v = args[++i];
+    size_t used = 0;
+    try {
+      *out = std::stoll(v, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    MBRL_CHECK(used == v.size() && *out > 0, flag, ": expected a positive integer, got '", v, "'");
+  };
   for (size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "--steps" && i + 1 < args.size()) {
-      const std::string& v = args[++i];
-      size_t used = 0;
-      try {
-        steps = std::stoll(v, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      MBRL_CHECK(used == v.size() && steps > 0, "--steps: expected a positive integer, got '", v,
-                 "'");
+    if (args[i] == "--steps") {
+      number(i, &steps);
+    } else if (args[i] == "--threads") {
+      number(i, &torch_threads);
+    } else if (args[i] == "--blas-threads") {
+      number(i, &blas_threads);
+    } else if (args[i] == "--repeats") {
+      number(i, &repeats);
     } else {
       throw Error("bench: unexpected argument '" + args[i] + "'");
     }
   }
   if (args[0] == "env") return BenchEnv(steps);
-  throw Error("bench: unknown benchmark '" + args[0] + "' (known: env)");
+  if (args[0] == "planner")
+    return BenchPlanner(static_cast<int>(torch_threads), static_cast<int>(blas_threads),
+                        static_cast<int>(repeats));
+  throw Error("bench: unknown benchmark '" + args[0] + "' (known: env, planner)");
 }
 
 }  // namespace mbrl

@@ -15,6 +15,17 @@ RunConfig LoadRunConfig(const std::vector<std::string>& files,
     throw Error((files.empty() ? std::string("config") : files.back()) + ": env.name: unknown task '" +
                 cfg.env.name + "'" + (close.empty() ? "" : " (did you mean '" + close + "'?)"));
   }
+  const std::string src = files.empty() ? std::string("config") : files.back();
+  if (cfg.agent == "pets") {
+    const auto& p = cfg.pets;
+    MBRL_CHECK(p.model.elites <= p.model.members, src, ": pets.model.elites (", p.model.elites,
+               ") must be <= pets.model.members (", p.model.members, ")");
+    MBRL_CHECK(p.planner.replan_every <= p.planner.horizon, src, ": pets.planner.replan_every (",
+               p.planner.replan_every, ") must be <= pets.planner.horizon (", p.planner.horizon,
+               ")");
+    MBRL_CHECK(p.true_reward || p.model.learned_reward, src,
+               ": pets.true_reward is false but pets.model.learned_reward is off");
+  }
   return cfg;
 }
 

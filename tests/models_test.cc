@@ -1,0 +1,142 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <cmath>
+
+#include "mbrl/core/check.h"
+#include "mbrl/models/ensemble.h"
+#include "mbrl/models/rollout.h"
+
+namespace mbrl {
+namespace {
+
+// s' = s + 0.1 a + noise, noise std 0.05 on dim 0 and 0.01 on dim 1; r = -|s'|^2
+Batch LinearSystem(int64_t n, uint64_t seed) {
+  auto gen = at::detail::createCPUGenerator(seed);
+  Batch b;
+  b.obs = torch::rand({n, 2}, gen) * 4 - 2;
+  b.act = torch::rand({n, 1}, gen) * 2 - 1;
+  auto noise = torch::randn({n, 2}, gen) * torch::tensor({0.05f, 0.01f});
+  b.next_obs = b.obs + 0.1 * b.act + noise;
+  b.reward = -b.next_obs.square().sum(1);
+  b.terminated = torch::zeros({n});
+  return b;
+}
+
+EnsembleConfig Small() {
+  EnsembleConfig c;
+  c.members = 5;
+  c.elites = 3;
+  c.hidden = 64;
+  c.layers = 2;
+  c.max_epochs = 300;
+  c.patience = 20;
+  c.learned_reward = true;
+  return c;
+}
+
+TEST(Ensemble, LearnsMeanAndNoiseOfALinearSystem) {
+  torch::manual_seed(0);
+  Ensemble model(2, 1, Small());
+  auto gen = at::detail::createCPUGenerator(1);
+  auto stats = TrainEnsemble(model, LinearSystem(4000, 2), gen);
+  EXPECT_GT(stats.epochs, 1);
+  auto test = LinearSystem(1000, 3);
+  torch::NoGradGuard ng;
+  auto x = model->Inputs(test.obs, test.act);
+  auto [mean, lv] = EnsembleImpl::Forward(model->Members(model->elites),
+                                          x.unsqueeze(0).expand({3, -1, -1}));
+  auto delta_true = 0.1 * test.act.expand({-1, 2});
+  // mean delta within a fraction of the noise level; predicted std near the true std
+  auto err = (mean.mean(0).narrow(1, 0, 2) - delta_true).abs().mean(0);
+  EXPECT_LT(err[0].item<float>(), 0.02);
+  EXPECT_LT(err[1].item<float>(), 0.01);
+  auto sd = torch::exp(0.5 * lv.narrow(2, 0, 2)).mean(std::vector<int64_t>{0, 1});
+  EXPECT_NEAR(sd[0].item<float>(), 0.05, 0.015);
+  EXPECT_NEAR(sd[1].item<float>(), 0.01, 0.005);
+  EXPECT_EQ(model->elites.numel(), 3);
+  EXPECT_EQ(std::get<0>(at::_unique(model->elites)).numel(), 3);
+}
+
+TEST(Ensemble, AngleDimsBecomeSinCos) {
+  auto c = Small();
+  c.angle_dims = {1};
+  Ensemble model(2, 1, c);
+  auto f = model->Features(torch::tensor({{0.5f, 0.3f}}), torch::tensor({{0.7f}}));
+  auto want = torch::tensor({{0.5f, std::sin(0.3f), std::cos(0.3f), 0.7f}});
+  EXPECT_TRUE(torch::allclose(f, want));
+  c.angle_dims = {2};
+  EXPECT_THROW(Ensemble(2, 1, c), Error);
+}
+
+TEST(Ensemble, SaveLoadKeepsWeightsNormaliserAndElites) {
+  Ensemble a(2, 1, Small());
+  auto gen = at::detail::createCPUGenerator(4);
+  auto cfg = Small();
+  cfg.max_epochs = 3;
+  Ensemble trained(2, 1, cfg);
+  TrainEnsemble(trained, LinearSystem(500, 5), gen);
+  const std::string path = testing::TempDir() + "/ensemble.pt";
+  torch::save(trained, path);
+  Ensemble loaded(2, 1, cfg);
+  torch::load(loaded, path);
+  EXPECT_TRUE(torch::equal(loaded->elites, trained->elites));
+  EXPECT_TRUE(torch::equal(loaded->in_mean, trained->in_mean));
+  auto obs = torch::randn({4, 2}), act = torch::randn({4, 1});
+  auto x1 = trained->Inputs(obs, act), x2 = loaded->Inputs(obs, act);
+  EXPECT_TRUE(torch::equal(x1, x2));
+  auto y1 = EnsembleImpl::Forward(trained->Members(), x1.unsqueeze(0).expand({5, -1, -1})).first;
+  auto y2 = EnsembleImpl::Forward(loaded->Members(), x2.unsqueeze(0).expand({5, -1, -1})).first;
+  EXPECT_TRUE(torch::equal(y1, y2));
+}
+
+TEST(Objective, RanksSequencesByModelRolloutsForEveryPropagation) {
+  Ensemble model(2, 1, Small());
+  auto gen = at::detail::createCPUGenerator(6);
+  TrainEnsemble(model, LinearSystem(2000, 7), gen);
+  RewardFn reward = [](const torch::Tensor&, const torch::Tensor&, const torch::Tensor& next) {
+    return -next.square().sum(-1);
+  };
+  const auto start = torch::tensor({1.0f, 1.0f});
+  // pushing toward the origin (a = -1) beats pushing away (a = +1) and doing nothing
+  auto actions = torch::stack({torch::full({8, 1}, -1.f), torch::zeros({8, 1}),
+                               torch::full({8, 1}, 1.f)});
+  for (auto p : {Propagation::kTs1, Propagation::kTsInf, Propagation::kExpectation}) {
+    auto f = MakeObjective(model, start, reward, nullptr, 7, p, at::detail::createCPUGenerator(8));
+    auto r = f(actions);
+    ASSERT_EQ(r.sizes(), torch::IntArrayRef({3}));
+    EXPECT_GT(r[0].item<float>(), r[1].item<float>());
+    EXPECT_GT(r[1].item<float>(), r[2].item<float>());
+    // exact value of the noise-free rollout: x_t = 1 - 0.1 t, r = -2 x_t^2
+    double want = 0;
+    for (int t = 1; t <= 8; ++t) want -= 2 * std::pow(1 - 0.1 * t, 2);
+    EXPECT_NEAR(r[0].item<float>(), want, 0.15 * std::abs(want));
+  }
+  // the learned reward head gives the same ranking
+  auto learned = MakeObjective(model, start, nullptr, nullptr, 7, Propagation::kTs1,
+                               at::detail::createCPUGenerator(9));
+  auto rl = learned(actions);
+  EXPECT_GT(rl[0].item<float>(), rl[2].item<float>());
+}
+
+TEST(Objective, RewardIsMaskedAfterTermination) {
+  Ensemble model(2, 1, Small());
+  RewardFn one = [](const torch::Tensor& o, const torch::Tensor&, const torch::Tensor&) {
+    return torch::ones({o.size(0)});
+  };
+  TerminationFn always = [](const torch::Tensor& n) {
+    return torch::ones({n.size(0)}, torch::kBool);
+  };
+  auto f = MakeObjective(model, torch::zeros({2}), one, always, 4, Propagation::kTsInf,
+                         at::detail::createCPUGenerator(0));
+  auto r = f(torch::zeros({5, 6, 1}));
+  EXPECT_TRUE(torch::allclose(r, torch::ones({5})));  // only the first step counts
+  auto g = MakeObjective(model, torch::zeros({2}), one, nullptr, 3, Propagation::kTs1,
+                         at::detail::createCPUGenerator(0));
+  EXPECT_TRUE(torch::allclose(g(torch::zeros({5, 6, 1})), torch::full({5}, 6.f)));
+  EXPECT_THROW(f(torch::zeros({5, 6, 2})), Error);  // wrong action dim
+}
+
+}  // namespace
+}  // namespace mbrl

@@ -159,6 +159,7 @@ std::string Train(const RunConfig& cfg, const config::Json& resolved,
                   const std::string& resume_dir) {
   const torch::Device device = ResolveDevice(cfg.device);
   SetThreads(cfg.threads, cfg.blas_threads);
+  TuneAllocator();
   torch::manual_seed(DeriveSeed(cfg.seed, 7));
   auto env = MakeRunEnv(cfg);
   const EnvSpec& spec = env->spec();

@@ -5,4 +5,4 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh"
 cd "$root"
-exec "${MBRL_BUILD_DIR:-$root/build}/mbrl" train configs/random_cartpole.json "$@"
+exec "${MBRL_BUILD_DIR:-$root/build}/mbrl" train configs/pets_cartpole.json "$@"

@@ -145,14 +145,16 @@ struct PlanCase {
   int particles;
 };
 
-int BenchPlanner(int torch_threads, int blas_threads, int repeats) {
+int BenchPlanner(int torch_threads, int blas_threads, int repeats, bool tune_malloc) {
   SetThreads(torch_threads, blas_threads);
+  if (tune_malloc) TuneAllocator();
   PlannerConfig cem;
   cem.horizon = 15, cem.population = 350, cem.iterations = 5;
   PlannerConfig big = cem;
   big.horizon = 30, big.population = 400;
   const PlanCase cases[] = {{"cartpole", 4, 1, {1}, cem, 20}, {"halfcheetah_size", 17, 6, {}, big, 20}};
-  std::fprintf(stderr, "threads torch %d, openblas %d\n", torch_threads, BlasThreads());
+  std::fprintf(stderr, "threads torch %d, openblas %d, malloc tuned %d\n", torch_threads,
+               BlasThreads(), tune_malloc);
   std::fprintf(stderr, "%-18s %12s %12s %10s %10s %8s\n", "case", "s/action", "GFLOP/action",
                "GFLOP/s", "GEMM GF/s", "of GEMM");
   for (const auto& c : cases) {
@@ -184,10 +186,45 @@ int BenchPlanner(int torch_threads, int blas_threads, int repeats) {
           {"fraction_of_gemm", flop / s / 1e9 / gemm}, {"population", c.planner.population},
           {"particles", c.particles}, {"horizon", c.planner.horizon},
           {"iterations", c.planner.iterations}, {"torch_threads", torch_threads},
-          {"blas_threads", BlasThreads()}});
+          {"blas_threads", BlasThreads()}, {"malloc_tuned", tune_malloc}});
     std::fprintf(stderr, "%-18s %12.3f %12.1f %10.1f %10.1f %7.0f%%\n", c.name.c_str(), s,
                  flop / 1e9, flop / s / 1e9, gemm, 100 * flop / s / 1e9 / gemm);
   }
+  return 0;
+}
+
+// ensemble training throughput: E=7, 4x200, batch 256, 10k transitions, cartpole shapes
+int BenchTrain(int torch_threads, int blas_threads, bool tune_malloc) {
+  SetThreads(torch_threads, blas_threads);
+  if (tune_malloc) TuneAllocator();
+  EnsembleConfig mc;
+  mc.angle_dims = {1};
+  mc.holdout = 0;
+  mc.max_epochs = 3;
+  mc.patience = 100;
+  Ensemble model(4, 1, mc);
+  const int64_t n = 10000;
+  Batch data;
+  data.obs = torch::randn({n, 4});
+  data.act = torch::randn({n, 1});
+  data.next_obs = data.obs + 0.1 * torch::randn({n, 4});
+  data.reward = torch::zeros({n});
+  data.terminated = torch::zeros({n});
+  auto gen = at::detail::createCPUGenerator(0);
+  TrainEnsemble(model, data, gen);  // warm-up
+  std::vector<double> t;
+  for (int i = 0; i < 3; ++i) {
+    const auto t0 = Clock::now();
+    const auto stats = TrainEnsemble(model, data, gen);
+    t.push_back(Seconds(t0) / stats.epochs);
+  }
+  const double rate = (n - 1) / Median(t);  // one holdout row is kept back
+  Emit({{"bench", "train"}, {"members", mc.members}, {"hidden", mc.hidden}, {"layers", mc.layers},
+        {"batch", mc.batch_size}, {"transitions", n}, {"transitions_per_s", rate},
+        {"torch_threads", torch_threads}, {"blas_threads", BlasThreads()},
+        {"malloc_tuned", tune_malloc}});
+  std::fprintf(stderr, "ensemble training (E=7, 4x200, batch 256, 10k): %.0f transitions/s\n",
+               rate);
   return 0;
 }
 
@@ -196,6 +233,7 @@ int BenchPlanner(int torch_threads, int blas_threads, int repeats) {
 int Bench(const std::vector<std::string>& args) {
   MBRL_CHECK(!args.empty(), "bench: say what to benchmark: env");
   int64_t steps = 20000, torch_threads = 1, blas_threads = 2, repeats = 5;
+  bool tune_malloc = true;
   const auto number = [&](size_t& i, int64_t* out) {
     const std::string& flag = args[i];
     MBRL_CHECK(i + 1 < args.size(), flag, " needs a value");
@@ -217,6 +255,8 @@ int Bench(const std::vector<std::string>& args) {
       number(i, &blas_threads);
     } else if (args[i] == "--repeats") {
       number(i, &repeats);
+    } else if (args[i] == "--no-malloc-tuning") {
+      tune_malloc = false;
     } else {
       throw Error("bench: unexpected argument '" + args[i] + "'");
     }
@@ -224,8 +264,11 @@ int Bench(const std::vector<std::string>& args) {
   if (args[0] == "env") return BenchEnv(steps);
   if (args[0] == "planner")
     return BenchPlanner(static_cast<int>(torch_threads), static_cast<int>(blas_threads),
-                        static_cast<int>(repeats));
-  throw Error("bench: unknown benchmark '" + args[0] + "' (known: env, planner)");
+                        static_cast<int>(repeats), tune_malloc);
+  if (args[0] == "train")
+    return BenchTrain(static_cast<int>(torch_threads), static_cast<int>(blas_threads),
+                      tune_malloc);
+  throw Error("bench: unknown benchmark '" + args[0] + "' (known: env, planner, train)");
 }
 
 }  // namespace mbrl

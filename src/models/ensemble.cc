@@ -83,7 +83,11 @@ std::pair<torch::Tensor, torch::Tensor> EnsembleImpl::Forward(const MemberWeight
                                                               const torch::Tensor& x) {
   auto h = x;
   const size_t last = m.w.size() - 1;
-  for (size_t i = 0; i < last; ++i) h = torch::silu(torch::baddbmm(m.b[i], h, m.w[i]));
+  const bool grad = torch::GradMode::is_enabled();
+  for (size_t i = 0; i < last; ++i) {
+    h = torch::baddbmm(m.b[i], h, m.w[i]);
+    h = grad ? torch::silu(h) : torch::silu_(h);  // in place when no graph needs the input
+  }
   auto out = torch::baddbmm(m.b[last], h, m.w[last]);
   const int64_t d = out.size(-1) / 2;
   auto mean = out.narrow(-1, 0, d);

@@ -15,6 +15,10 @@ void SetThreads(int torch_threads, int blas_threads);
 /// OpenBLAS thread count, or -1 when torch does not run on OpenBLAS.
 int BlasThreads();
 
+/// Keeps large freed blocks in the heap instead of returning them to the OS (glibc), so the
+/// multi-megabyte temporaries of model rollouts are reused instead of re-faulted every step.
+void TuneAllocator();
+
 /// Deterministic 64-bit seed for stream `stream` of a run seeded with `seed` (splitmix64).
 uint64_t DeriveSeed(uint64_t seed, uint64_t stream);
 

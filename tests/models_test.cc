@@ -94,7 +94,7 @@ TEST(Ensemble, SaveLoadKeepsWeightsNormaliserAndElites) {
 TEST(Objective, RanksSequencesByModelRolloutsForEveryPropagation) {
   Ensemble model(2, 1, Small());
   auto gen = at::detail::createCPUGenerator(6);
-  TrainEnsemble(model, LinearSystem(2000, 7), gen);
+  TrainEnsemble(model, LinearSystem(4000, 7), gen);
   RewardFn reward = [](const torch::Tensor&, const torch::Tensor&, const torch::Tensor& next) {
     return -next.square().sum(-1);
   };

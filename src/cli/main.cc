@@ -24,7 +24,7 @@ commands:
   train --resume <run_dir> [key.path=value ...]                continue a stopped run
   eval <run_dir> [--episodes N]                                play the saved agent
   envs                                                         list tasks
-  bench env [--steps N]                                        env and replay benchmarks
+  bench env|planner|train [--threads N] [--blas-threads N]       speed benchmarks (JSON lines)
 )";
 
 int TrainCommand(const std::vector<std::string>& args) {

@@ -14,7 +14,11 @@ class Base : public Planner {
  public:
   Base(const PlannerConfig& cfg, const std::vector<float>& low, const std::vector<float>& high,
        torch::Device device, uint64_t seed)
-      : cfg_(cfg), gen_(at::detail::createCPUGenerator(seed)) {
+      : cfg_(cfg),
+        gen_(at::detail::createCPUGenerator(seed)),
+        elites_(std::max(2, static_cast<int>(std::lround(cfg.elite_fraction * cfg.population)))) {
+    MBRL_CHECK(elites_ <= cfg.population, "planner: elites (", elites_, ") > population (",
+               cfg.population, ")");
     MBRL_CHECK(!low.empty() && low.size() == high.size(), "planner: bad action bounds");
     MBRL_CHECK(cfg.replan_every <= cfg.horizon, "planner.replan_every (", cfg.replan_every,
                ") must be <= planner.horizon (", cfg.horizon, ")");
@@ -56,6 +60,7 @@ class Base : public Planner {
   PlannerConfig cfg_;
   torch::Generator gen_;
   torch::Device device_ = torch::kCPU;
+  int elites_;  // cem, icem
   torch::Tensor low_, high_, mean_;  // [A], [A], [H,A]
   bool fresh_ = true;
 };
@@ -75,13 +80,7 @@ class RandomShooting : public Base {
 // bounds, momentum alpha on mean and variance, warm start by shifting the previous mean
 class Cem : public Base {
  public:
-  Cem(const PlannerConfig& cfg, const std::vector<float>& low, const std::vector<float>& high,
-      torch::Device device, uint64_t seed)
-      : Base(cfg, low, high, device, seed),
-        elites_(std::max(2, static_cast<int>(std::lround(cfg.elite_fraction * cfg.population)))) {
-    MBRL_CHECK(elites_ <= cfg.population, "planner: elites (", elites_, ") > population (",
-               cfg.population, ")");
-  }
+  using Base::Base;
   torch::Tensor Plan(const Objective& f) override {
     const auto init_var = (high_ - low_).square() / 16;  // [A]
     if (!fresh_) mean_ = Shift(mean_, (low_ + high_) / 2);
@@ -103,9 +102,6 @@ class Cem : public Base {
     mean_ = mean;
     return mean_.clone();
   }
-
- private:
-  int elites_;
 };
 
 // colored noise [N,H,A] with power spectrum 1/f^beta along H, unit variance
@@ -125,13 +121,7 @@ torch::Tensor ColoredNoise(int64_t n, int64_t h, int64_t a, double beta, torch::
 // iterations and shifted across steps, the mean added in the last iteration, best executed
 class ICem : public Base {
  public:
-  ICem(const PlannerConfig& cfg, const std::vector<float>& low, const std::vector<float>& high,
-       torch::Device device, uint64_t seed)
-      : Base(cfg, low, high, device, seed),
-        elites_(std::max(2, static_cast<int>(std::lround(cfg.elite_fraction * cfg.population)))) {
-    MBRL_CHECK(elites_ <= cfg.population, "planner: elites (", elites_, ") > population (",
-               cfg.population, ")");
-  }
+  using Base::Base;
   void Reset() override {
     Base::Reset();
     kept_ = torch::Tensor();
@@ -178,7 +168,6 @@ class ICem : public Base {
   }
 
  private:
-  int elites_;
   torch::Tensor kept_;  // elites of the last plan [K,H,A]
 };
 

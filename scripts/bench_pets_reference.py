@@ -7,6 +7,7 @@ on batches of 256. Prints one JSON line per measurement.
 
   /usr/bin/python3 scripts/bench_pets_reference.py [--threads 1] [--blas-threads 2]
 
+Needs Debian's python3-torch (apt-get install python3-torch).
 Set thread counts before torch loads: OPENBLAS_NUM_THREADS is read at import time.
 """
 import argparse

@@ -15,8 +15,10 @@ namespace {
 
 class PetsAgent : public Agent {
  public:
-  PetsAgent(const PetsConfig& cfg, const Env& env, torch::Device device, uint64_t seed)
+  PetsAgent(const PetsConfig& cfg, const ThreadsConfig& threads, const Env& env,
+            torch::Device device, uint64_t seed)
       : cfg_(cfg),
+        threads_(threads),
         env_(&env),
         device_(device),
         model_(env.spec().obs_dim, env.spec().act_dim, cfg.model),
@@ -44,6 +46,7 @@ class PetsAgent : public Agent {
     const int k = cfg_.planner.replan_every;
     if (t_ % k == 0) {
       const auto t0 = std::chrono::steady_clock::now();
+      ScopedThreads pools(threads_.plan);
       RewardFn reward;
       TerminationFn done;
       if (cfg_.true_reward)
@@ -112,6 +115,7 @@ class PetsAgent : public Agent {
  private:
   void Train(const ReplayBuffer& buffer, Metrics* m) {
     const auto t0 = std::chrono::steady_clock::now();
+    ScopedThreads pools(threads_.train);
     const auto stats = TrainEnsemble(model_, buffer.All(), train_gen_);
     trained_ = true;
     m->Set("model_train_loss", stats.train_loss);
@@ -122,6 +126,7 @@ class PetsAgent : public Agent {
   }
 
   PetsConfig cfg_;
+  ThreadsConfig threads_;
   const Env* env_;
   torch::Device device_;
   Ensemble model_;
@@ -137,9 +142,9 @@ class PetsAgent : public Agent {
 
 }  // namespace
 
-std::unique_ptr<Agent> MakePetsAgent(const PetsConfig& cfg, const Env& env, torch::Device device,
-                                     uint64_t seed) {
-  return std::make_unique<PetsAgent>(cfg, env, device, seed);
+std::unique_ptr<Agent> MakePetsAgent(const PetsConfig& cfg, const ThreadsConfig& threads,
+                                     const Env& env, torch::Device device, uint64_t seed) {
+  return std::make_unique<PetsAgent>(cfg, threads, env, device, seed);
 }
 
 }  // namespace mbrl

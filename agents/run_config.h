@@ -5,6 +5,7 @@
 
 #include "agents/pets.h"
 #include "mbrl/config/config.h"
+#include "mbrl/core/runtime.h"
 
 namespace mbrl {
 
@@ -35,12 +36,31 @@ struct RandomAgentConfig {
   void Visit(V&) {}
 };
 
+struct PhaseThreadsConfig : PhaseThreads {
+  template <class V>
+  void Visit(V& v) {
+    v("torch", torch, Between(1, 256));
+    v("blas", blas, Between(0, 256));  // 0 = leave OpenBLAS as is
+  }
+};
+
+/// Thread pools per phase. Measured on 2 cores (docs/results.md): planning is fastest with the
+/// rollout split over torch's threads and 1 OpenBLAS thread; ensemble training (small matmuls
+/// inside autograd) with torch 1 and OpenBLAS 2.
+struct ThreadsConfig {
+  PhaseThreadsConfig plan{{2, 1}}, train{{1, 2}};
+  template <class V>
+  void Visit(V& v) {
+    v("plan", plan);
+    v("train", train);
+  }
+};
+
 struct RunConfig {
   std::string agent = "random";
   int seed = 0;
   std::string device = "auto";
-  int threads = 1;       // torch intra-op threads
-  int blas_threads = 2;  // OpenBLAS threads (0 = leave as is)
+  ThreadsConfig threads;
   EnvConfig env;
   int64_t total_env_steps = 10000;
   int64_t buffer_capacity = 1000000;
@@ -57,8 +77,7 @@ struct RunConfig {
     v("agent", agent, OneOf({"random", "pets"}));
     v("seed", seed, AtLeast(0));
     v("device", device, OneOf({"auto", "cpu", "cuda"}));
-    v("threads", threads, Between(1, 256));
-    v("blas_threads", blas_threads, Between(0, 256));
+    v("threads", threads);
     v("env", env);
     v("total_env_steps", total_env_steps, AtLeast(1));
     v("buffer_capacity", buffer_capacity, AtLeast(1));

@@ -158,7 +158,7 @@ bool Interrupted() { return g_stop; }
 std::string Train(const RunConfig& cfg, const config::Json& resolved,
                   const std::string& resume_dir) {
   const torch::Device device = ResolveDevice(cfg.device);
-  SetThreads(cfg.threads, cfg.blas_threads);
+  SetThreads(cfg.threads.train.torch, cfg.threads.train.blas);
   TuneAllocator();
   torch::manual_seed(DeriveSeed(cfg.seed, 7));
   auto env = MakeRunEnv(cfg);
@@ -268,7 +268,7 @@ std::vector<double> Evaluate(const std::string& run_dir, int episodes) {
   const std::string cfg_path = run_dir + "/config.json";
   MBRL_CHECK(fs::exists(cfg_path), run_dir, ": not a run directory (no config.json)");
   const RunConfig cfg = LoadRunConfig({cfg_path}, {}, nullptr);
-  SetThreads(cfg.threads, cfg.blas_threads);
+  SetThreads(cfg.threads.train.torch, cfg.threads.train.blas);
   auto env = MakeRunEnv(cfg);
   auto agent = MakeAgent(cfg, *env, ResolveDevice(cfg.device));
   CheckpointState ck;

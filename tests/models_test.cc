@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "mbrl/core/check.h"
+#include "mbrl/core/runtime.h"
 #include "mbrl/models/ensemble.h"
 #include "mbrl/models/rollout.h"
 
@@ -132,6 +133,29 @@ TEST(Objective, RewardIsMaskedAfterTermination) {
                          at::detail::createCPUGenerator(0));
   EXPECT_TRUE(torch::allclose(g(torch::zeros({5, 6, 1})), torch::full({5}, 6.f)));
   EXPECT_THROW(f(torch::zeros({5, 6, 2})), Error);  // wrong action dim
+}
+
+TEST(Objective, SameValuesForAnyThreadCountAndChunking) {
+  // rollouts run in fixed chunks of candidates with per-chunk generators, so a larger population
+  // (several chunks) scores the same on 1 or 2 threads
+  Ensemble model(2, 1, Small());
+  RewardFn reward = [](const torch::Tensor&, const torch::Tensor&, const torch::Tensor& next) {
+    return -next.square().sum(-1);
+  };
+  auto actions = torch::rand({600, 5, 1}, at::detail::createCPUGenerator(3)) * 2 - 1;
+  const auto score = [&](int threads) {
+    ScopedThreads pools({threads, 1});
+    return MakeObjective(model, torch::tensor({1.0f, -1.0f}), reward, nullptr, 10,
+                         Propagation::kTs1, at::detail::createCPUGenerator(4))(actions);
+  };
+  auto one = score(1), two = score(2);
+  EXPECT_TRUE(torch::equal(one, two));
+  // and different candidates see different noise (no chunk reuses another's generator)
+  auto same = torch::zeros({600, 5, 1});
+  auto r = MakeObjective(model, torch::tensor({1.0f, -1.0f}), reward, nullptr, 10,
+                         Propagation::kTs1, at::detail::createCPUGenerator(4))(same);
+  EXPECT_GT(r.narrow(0, 0, 200).std().item<float>(), 0.f);
+  EXPECT_FALSE(torch::equal(r.narrow(0, 0, 200), r.narrow(0, 400, 200)));
 }
 
 }  // namespace

@@ -2,11 +2,14 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "agents/run_config.h"
 #include "envs/env.h"
 #include "envs/mujoco_env.h"
 #include "mbrl/core/check.h"
@@ -124,17 +127,39 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// fp32 GEMM rate of the ensemble's main matmul shape: bmm [E,rows,200] x [E,200,200]
+// Best fp32 GEMM rate this machine gives for the ensemble's main matmul shape, bmm
+// [E,rows,200] x [E,200,200], over all cores: one bmm on OpenBLAS's own threads, or the rows split
+// over torch's threads with single-threaded OpenBLAS (what the rollout does). Restores the pools.
 double GemmGflops(int64_t e, int64_t rows, int64_t h) {
+  const int torch_threads = torch::get_num_threads(), blas_threads = BlasThreads();
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
   auto a = torch::randn({e, rows, h}), b = torch::randn({e, h, h}), c = torch::empty({e, rows, h});
-  const double flop = 2.0 * e * rows * h * h;
-  std::vector<double> t;
-  for (int i = 0; i < 7; ++i) {
-    const auto t0 = Clock::now();
-    for (int k = 0; k < 10; ++k) torch::bmm_out(c, a, b);
-    t.push_back(Seconds(t0) / 10);
+  const int64_t parts = cores;
+  std::vector<torch::Tensor> pa, pc;  // contiguous row blocks
+  for (int64_t p = 0; p < parts; ++p) {
+    const int64_t r0 = rows * p / parts, n = rows * (p + 1) / parts - r0;
+    pa.push_back(a.narrow(1, r0, n).contiguous());
+    pc.push_back(torch::empty({e, n, h}));
   }
-  return flop / Median(t) / 1e9;
+  const auto rate = [&](auto&& fn) {
+    std::vector<double> t;
+    for (int i = 0; i < 7; ++i) {
+      const auto t0 = Clock::now();
+      for (int k = 0; k < 10; ++k) fn();
+      t.push_back(Seconds(t0) / 10);
+    }
+    return 2.0 * e * rows * h * h / Median(t) / 1e9;
+  };
+  SetThreads(1, cores);
+  const double blas_pool = rate([&] { torch::bmm_out(c, a, b); });
+  SetThreads(cores, 1);
+  const double split = rate([&] {
+    at::parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t p = begin; p < end; ++p) torch::bmm_out(pc[p], pa[p], b);
+    });
+  });
+  SetThreads(torch_threads, blas_threads);
+  return std::max(blas_pool, split);
 }
 
 struct PlanCase {
@@ -145,8 +170,9 @@ struct PlanCase {
   int particles;
 };
 
-int BenchPlanner(int torch_threads, int blas_threads, int repeats, bool tune_malloc) {
-  SetThreads(torch_threads, blas_threads);
+int BenchPlanner(const PhaseThreads& threads, int repeats, bool tune_malloc) {
+  const int torch_threads = threads.torch;
+  SetThreads(threads.torch, threads.blas);
   if (tune_malloc) TuneAllocator();
   PlannerConfig cem;
   cem.horizon = 15, cem.population = 350, cem.iterations = 5;
@@ -194,12 +220,13 @@ int BenchPlanner(int torch_threads, int blas_threads, int repeats, bool tune_mal
 }
 
 // ensemble training throughput: E=7, 4x200, batch 256, 10k transitions, cartpole shapes
-int BenchTrain(int torch_threads, int blas_threads, bool tune_malloc) {
-  SetThreads(torch_threads, blas_threads);
+int BenchTrain(const PhaseThreads& threads, int repeats, bool tune_malloc) {
+  const int torch_threads = threads.torch;
+  SetThreads(threads.torch, threads.blas);
   if (tune_malloc) TuneAllocator();
   EnsembleConfig mc;
   mc.angle_dims = {1};
-  mc.holdout = 0;
+  mc.holdout = 0.1;  // as in training: 1000 rows scored after every epoch
   mc.max_epochs = 3;
   mc.patience = 100;
   Ensemble model(4, 1, mc);
@@ -213,12 +240,12 @@ int BenchTrain(int torch_threads, int blas_threads, bool tune_malloc) {
   auto gen = at::detail::createCPUGenerator(0);
   TrainEnsemble(model, data, gen);  // warm-up
   std::vector<double> t;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < repeats; ++i) {
     const auto t0 = Clock::now();
     const auto stats = TrainEnsemble(model, data, gen);
     t.push_back(Seconds(t0) / stats.epochs);
   }
-  const double rate = (n - 1) / Median(t);  // one holdout row is kept back
+  const double rate = n * (1 - mc.holdout) / Median(t);  // training rows per second
   Emit({{"bench", "train"}, {"members", mc.members}, {"hidden", mc.hidden}, {"layers", mc.layers},
         {"batch", mc.batch_size}, {"transitions", n}, {"transitions_per_s", rate},
         {"torch_threads", torch_threads}, {"blas_threads", BlasThreads()},
@@ -232,7 +259,7 @@ int BenchTrain(int torch_threads, int blas_threads, bool tune_malloc) {
 
 int Bench(const std::vector<std::string>& args) {
   MBRL_CHECK(!args.empty(), "bench: say what to benchmark: env");
-  int64_t steps = 20000, torch_threads = 1, blas_threads = 2, repeats = 5;
+  int64_t steps = 20000, torch_threads = 0, blas_threads = -1, repeats = 5;
   bool tune_malloc = true;
   const auto number = [&](size_t& i, int64_t* out) {
     const std::string& flag = args[i];
@@ -244,7 +271,7 @@ int Bench(const std::vector<std::string>& args) {
     } catch (const std::exception&) {
       used = 0;
     }
-    MBRL_CHECK(used == v.size() && *out > 0, flag, ": expected a positive integer, got '", v, "'");
+    MBRL_CHECK(used == v.size() && *out >= 0, flag, ": expected an integer >= 0, got '", v, "'");
   };
   for (size_t i = 1; i < args.size(); ++i) {
     if (args[i] == "--steps") {
@@ -261,13 +288,17 @@ int Bench(const std::vector<std::string>& args) {
       throw Error("bench: unexpected argument '" + args[i] + "'");
     }
   }
+  // each phase runs with the run config's default pools unless --threads/--blas-threads say
+  const ThreadsConfig defaults;
+  const auto pools = [&](const PhaseThreads& d) {
+    return PhaseThreads{torch_threads > 0 ? static_cast<int>(torch_threads) : d.torch,
+                        blas_threads >= 0 ? static_cast<int>(blas_threads) : d.blas};
+  };
   if (args[0] == "env") return BenchEnv(steps);
   if (args[0] == "planner")
-    return BenchPlanner(static_cast<int>(torch_threads), static_cast<int>(blas_threads),
-                        static_cast<int>(repeats), tune_malloc);
+    return BenchPlanner(pools(defaults.plan), static_cast<int>(repeats), tune_malloc);
   if (args[0] == "train")
-    return BenchTrain(static_cast<int>(torch_threads), static_cast<int>(blas_threads),
-                      tune_malloc);
+    return BenchTrain(pools(defaults.train), static_cast<int>(repeats), tune_malloc);
   throw Error("bench: unknown benchmark '" + args[0] + "' (known: env, planner, train)");
 }
 

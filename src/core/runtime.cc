@@ -48,8 +48,15 @@ int BlasThreads() {
   return fn ? fn() : -1;
 }
 
+ScopedThreads::ScopedThreads(const PhaseThreads& t)
+    : torch_(torch::get_num_threads()), blas_(BlasThreads()) {
+  SetThreads(t.torch, t.blas);
+}
+
+ScopedThreads::~ScopedThreads() { SetThreads(torch_, blas_); }
+
 void TuneAllocator() {
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum; larger values are rejected
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_TOP_PAD, 64 << 20);
 }

@@ -149,7 +149,7 @@ EnsembleTrainStats TrainEnsemble(Ensemble& model, const Batch& data, torch::Gene
     // each member visits its own index set in a fresh order
     auto order = std::get<1>(torch::rand({e, n_train}, gen).to(device).sort(1));
     auto shuffled = member_idx.gather(1, order);
-    double loss_sum = 0;
+    auto loss_sum = torch::zeros({}, x_train.options());  // summed on device: no sync per batch
     int batches = 0;
     for (int64_t s = 0; s < n_train; s += cfg.batch_size) {
       const int64_t bsz = std::min<int64_t>(cfg.batch_size, n_train - s);
@@ -163,10 +163,10 @@ EnsembleTrainStats TrainEnsemble(Ensemble& model, const Batch& data, torch::Gene
       opt.zero_grad();
       nll.backward();
       opt.step();
-      loss_sum += nll.item().toDouble() / static_cast<double>(e);
+      loss_sum += nll.detach();
       ++batches;
     }
-    stats.train_loss = loss_sum / std::max(1, batches);
+    stats.train_loss = loss_sum.item<double>() / e / std::max(1, batches);
     stats.epochs = epoch + 1;
     // early stopping on relative holdout improvement, best weights kept per member
     auto mse = holdout_mse();

@@ -15,6 +15,24 @@ void SetThreads(int torch_threads, int blas_threads);
 /// OpenBLAS thread count, or -1 when torch does not run on OpenBLAS.
 int BlasThreads();
 
+/// Thread pools for one phase of work (planning, training); blas 0 leaves OpenBLAS as is.
+struct PhaseThreads {
+  int torch = 1;
+  int blas = 0;
+};
+
+/// Sets a phase's pools for its scope and restores the previous ones after.
+class ScopedThreads {
+ public:
+  explicit ScopedThreads(const PhaseThreads& t);
+  ~ScopedThreads();
+  ScopedThreads(const ScopedThreads&) = delete;
+  ScopedThreads& operator=(const ScopedThreads&) = delete;
+
+ private:
+  int torch_, blas_;
+};
+
 /// Keeps large freed blocks in the heap instead of returning them to the OS (glibc), so the
 /// multi-megabyte temporaries of model rollouts are reused instead of re-faulted every step.
 void TuneAllocator();

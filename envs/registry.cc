@@ -16,6 +16,12 @@ const std::map<std::string, Factory>& Table() {
       {"inverted_pendulum", MakeInvertedPendulum},
       {"half_cheetah", MakeHalfCheetah},
       {"hopper", MakeHopper},
+      {"inverted_double_pendulum", MakeInvertedDoublePendulum},
+      {"walker2d", MakeWalker2d},
+      {"ant", MakeAnt},
+      {"reacher", MakeReacher},
+      {"pusher", MakePusher},
+      {"swimmer", MakeSwimmer},
   };
   return table;
 }

@@ -18,7 +18,8 @@ struct Expected {
   double dt;
   int max_steps;
   float bound;
-  double total_mass;  // shared/TASKS.md measured totals
+  double total_mass;  // shared/TASKS.md measured totals; where it gives none, the total of the
+                      // Gymnasium asset loaded in MuJoCo 2.2.2
 };
 
 const Expected kTasks[] = {
@@ -26,6 +27,12 @@ const Expected kTasks[] = {
     {"inverted_pendulum", 4, 1, 0.04, 1000, 3.f, 15.49},
     {"half_cheetah", 17, 6, 0.05, 1000, 1.f, 14.0},
     {"hopper", 11, 3, 0.008, 1000, 1.f, 15.82},
+    {"inverted_double_pendulum", 9, 1, 0.05, 1000, 1.f, 18.87},
+    {"walker2d", 17, 6, 0.008, 1000, 1.f, 23.68},
+    {"ant", 105, 8, 0.05, 1000, 1.f, 0.911},
+    {"reacher", 10, 2, 0.02, 50, 1.f, 0.0785},
+    {"pusher", 23, 7, 0.05, 100, 2.f, 13.673},
+    {"swimmer", 8, 2, 0.04, 1000, 1.f, 106.81},
 };
 
 // Plays `steps` uniform-random actions from `seed`; records obs, act, next_obs and rewards.
@@ -69,7 +76,7 @@ TEST(Envs, SpecsMatchTheTaskTable) {
     EXPECT_EQ(obs.sizes(), torch::IntArrayRef({e.obs}));
     auto* mj = dynamic_cast<MujocoEnv*>(env.get());
     ASSERT_NE(mj, nullptr);
-    EXPECT_NEAR(mj_getTotalmass(mj->model()), e.total_mass, 0.01);
+    EXPECT_NEAR(mj_getTotalmass(mj->model()), e.total_mass, 1e-3 * e.total_mass + 1e-4);
   }
 }
 
@@ -177,13 +184,139 @@ TEST(Envs, HalfCheetahRewardNeverTerminates) {
   EXPECT_FALSE(env->Terminated(next).any().item<bool>());
 }
 
+TEST(Envs, InvertedDoublePendulumRewardAndTermination) {
+  auto env = MakeEnv("inverted_double_pendulum");
+  // obs [x, sin th1, sin th2, cos th1, cos th2, v0, w1, w2, f]
+  auto upright = torch::zeros({9});
+  upright[3] = 1, upright[4] = 1;
+  auto shifted = upright.clone(), bent = upright.clone();
+  shifted[0] = 0.5, shifted[6] = 2, shifted[7] = -1;  // x = 0.5, w1 = 2, w2 = -1
+  bent[2] = 1, bent[4] = 0;                           // th2 = pi/2: tip at (0.6, 0.6)
+  auto next = torch::stack({upright, shifted, bent});
+  auto term = env->Terminated(next);
+  EXPECT_FALSE(term[0].item<bool>());
+  EXPECT_FALSE(term[1].item<bool>());
+  EXPECT_TRUE(term[2].item<bool>());
+  auto r = env->Reward(next, torch::zeros({3, 1}), next);
+  EXPECT_NEAR(r[0].item<float>(), 10 - 0.64, 1e-5);  // tip at (0, 1.2)
+  EXPECT_NEAR(r[1].item<float>(), 10 - 0.01 * 0.25 - 0.64 - (1e-3 * 4 + 5e-3 * 1), 1e-5);
+  EXPECT_NEAR(r[2].item<float>(), -(0.01 * 0.36 + 1.96), 1e-5);
+}
+
+TEST(Envs, Walker2dRewardAndTermination) {
+  auto env = MakeEnv("walker2d");
+  auto healthy = torch::zeros({17});
+  healthy[0] = 1.25, healthy[1] = 0.9, healthy[8] = 0.5;  // z, angle, forward velocity
+  auto low = healthy.clone(), high = healthy.clone(), tilted = healthy.clone();
+  low[0] = 0.8, high[0] = 2.0, tilted[1] = -1.0;  // strict bounds
+  auto next = torch::stack({healthy, low, high, tilted});
+  auto term = env->Terminated(next);
+  EXPECT_FALSE(term[0].item<bool>());
+  EXPECT_TRUE(term[1].item<bool>());
+  EXPECT_TRUE(term[2].item<bool>());
+  EXPECT_TRUE(term[3].item<bool>());
+  auto r = env->Reward(next, torch::full({4, 6}, 0.5f), next);
+  EXPECT_NEAR(r[0].item<float>(), 0.5 + 1.0 - 1e-3 * 1.5, 1e-6);
+  EXPECT_NEAR(r[1].item<float>(), 0.5 - 1e-3 * 1.5, 1e-6);
+}
+
+TEST(Envs, AntRewardAndTermination) {
+  auto env = MakeEnv("ant");
+  auto healthy = torch::zeros({105});
+  healthy[0] = 0.55, healthy[13] = 1.5;            // z, forward velocity qvel[0]
+  for (int i = 27; i < 31; ++i) healthy[i] = 0.5;  // clipped contact forces
+  auto at_min = healthy.clone(), at_max = healthy.clone(), low = healthy.clone();
+  auto high = healthy.clone(), nan = healthy.clone();
+  at_min[0] = 0.2, at_max[0] = 1.0, low[0] = 0.19, high[0] = 1.01, nan[50] = NAN;
+  auto next = torch::stack({healthy, at_min, at_max, low, high, nan});
+  auto term = env->Terminated(next);
+  const bool expected[] = {false, false, false, true, true, true};
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(term[i].item<bool>(), expected[i]) << i;
+  auto r = env->Reward(next, torch::full({6, 8}, 0.5f), next);
+  // 1.5 + 1 - 0.5 * 8 * 0.25 - 5e-4 * 4 * 0.25
+  EXPECT_NEAR(r[0].item<float>(), 1.5 + 1.0 - 1.0 - 5e-4, 1e-6);
+  EXPECT_NEAR(r[3].item<float>(), 1.5 - 1.0 - 5e-4, 1e-6);
+}
+
+TEST(Envs, AntObservesContactForcesAfterLanding) {
+  auto env = MakeEnv("ant");
+  auto obs = env->Reset(1);
+  EXPECT_TRUE(torch::equal(obs.slice(0, 27), torch::zeros({78})));  // none before a step
+  bool contact = false;
+  for (int i = 0; i < 40 && !contact; ++i) {
+    auto res = env->Step(torch::zeros({8}));
+    contact = res.obs.slice(0, 27).abs().sum().item<float>() > 0;
+    EXPECT_LE(res.obs.slice(0, 27).abs().max().item<float>(), 1.f);
+  }
+  EXPECT_TRUE(contact);
+  auto* mj = dynamic_cast<MujocoEnv*>(env.get());
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(mj->data()->cfrc_ext[i], 0.0);  // world: not observed
+}
+
+TEST(Envs, ReacherRewardNeverTerminates) {
+  auto env = MakeEnv("reacher");
+  auto next = torch::zeros({2, 10});
+  next[0][8] = 0.3, next[0][9] = 0.4;  // fingertip - target
+  auto act = torch::tensor({{0.5f, -0.5f}, {0.f, 0.f}});
+  auto r = env->Reward(next, act, next);
+  EXPECT_NEAR(r[0].item<float>(), -0.5 - 0.5, 1e-6);
+  EXPECT_NEAR(r[1].item<float>(), 0.0, 1e-6);
+  EXPECT_FALSE(env->Terminated(next).any().item<bool>());
+}
+
+TEST(Envs, PusherRewardNeverTerminates) {
+  auto env = MakeEnv("pusher");
+  auto next = torch::zeros({1, 23});
+  next[0][17] = 0.3, next[0][18] = 0.4;  // object; tips_arm at 0
+  next[0][21] = 0.4;                     // goal
+  auto r = env->Reward(next, torch::ones({1, 7}), next);
+  EXPECT_NEAR(r[0].item<float>(), -0.3 - 0.1 * 7 - 0.5 * 0.5, 1e-6);
+  EXPECT_FALSE(env->Terminated(next).any().item<bool>());
+}
+
+TEST(Envs, SwimmerRewardNeverTerminates) {
+  auto env = MakeEnv("swimmer");
+  auto next = torch::zeros({1, 8});
+  next[0][3] = 0.2;  // qvel[0]
+  auto r = env->Reward(next, torch::ones({1, 2}), next);
+  EXPECT_NEAR(r[0].item<float>(), 0.2 - 2e-4, 1e-6);
+  EXPECT_FALSE(env->Terminated(next).any().item<bool>());
+}
+
+// reacher's goal lies in the 0.2 m disc and is at rest; pusher's object starts more than 0.17 m
+// from the goal, which is at its rest position
+TEST(Envs, ReacherAndPusherResetsPlaceGoalsAndObjects) {
+  auto reacher = MakeEnv("reacher"), pusher = MakeEnv("pusher");
+  auto* mr = dynamic_cast<MujocoEnv*>(reacher.get());
+  auto* mp = dynamic_cast<MujocoEnv*>(pusher.get());
+  for (uint64_t seed = 0; seed < 30; ++seed) {
+    auto o = reacher->Reset(seed);
+    EXPECT_LT(std::hypot(o[4].item<float>(), o[5].item<float>()), 0.2);
+    EXPECT_EQ(mr->data()->qvel[2], 0.0);
+    EXPECT_EQ(mr->data()->qvel[3], 0.0);
+    auto p = pusher->Reset(seed);
+    const float ox = p[17].item<float>() - 0.45f, oy = p[18].item<float>() + 0.05f;
+    EXPECT_GT(std::hypot(ox, oy), 0.17);
+    EXPECT_TRUE(ox >= -0.2f && ox <= 0.2f && oy >= -0.3f && oy <= 0.f) << ox << " " << oy;
+    EXPECT_NEAR(p[20].item<float>(), 0.45, 1e-6);
+    EXPECT_NEAR(p[21].item<float>(), -0.05, 1e-6);
+    for (int i = 7; i < 11; ++i) EXPECT_EQ(mp->data()->qvel[i], 0.0);
+  }
+}
+
 // the planners' batched functions equal the env's step reward and termination on real
 // transitions (forward-velocity tasks: with velocity_obs, which makes the reward observable)
 TEST(Envs, BatchedFunctionsMatchStepOnRecordedTransitions) {
   const std::pair<const char*, bool> cases[] = {{"cartpole_swingup", false},
                                                 {"inverted_pendulum", false},
                                                 {"half_cheetah", true},
-                                                {"hopper", true}};
+                                                {"hopper", true},
+                                                {"inverted_double_pendulum", false},
+                                                {"walker2d", true},
+                                                {"ant", true},
+                                                {"reacher", false},
+                                                {"pusher", false},
+                                                {"swimmer", true}};
   for (const auto& [name, velocity_obs] : cases) {
     SCOPED_TRACE(name);
     auto env = MakeEnv(name, {"", 0, velocity_obs});
@@ -218,6 +351,7 @@ TEST(Envs, BadNamesAndMjcfPathsGiveClearErrors) {
   }
   EXPECT_THROW(MakeEnv("hopper", {"/nonexistent/model.xml"}), Error);
   EXPECT_THROW(MakeEnv("cartpole_swingup", {"", 0, true}), Error);  // no velocity reward
+  EXPECT_THROW(MakeEnv("reacher", {"", 0, true}), Error);
   const std::string bad = testing::TempDir() + "/bad.xml";
   std::ofstream(bad) << "<mujoco><worldbody><body><geom type='box'/></body></worldbody>";
   try {

@@ -26,6 +26,18 @@ RunConfig LoadRunConfig(const std::vector<std::string>& files,
     MBRL_CHECK(p.true_reward || p.model.learned_reward, src,
                ": pets.true_reward is false but pets.model.learned_reward is off");
   }
+  if (cfg.agent == "mbpo") {
+    const auto& p = cfg.mbpo;
+    MBRL_CHECK(p.model.elites <= p.model.members, src, ": mbpo.model.elites (", p.model.elites,
+               ") must be <= mbpo.model.members (", p.model.members, ")");
+    MBRL_CHECK(p.true_reward || p.model.learned_reward, src,
+               ": mbpo.true_reward is false but mbpo.model.learned_reward is off");
+    try {
+      RolloutLength(p.rollout_schedule, 0);
+    } catch (const Error& e) {
+      throw Error(src + ": " + e.what());
+    }
+  }
   return cfg;
 }
 

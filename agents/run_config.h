@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "agents/mbpo.h"
 #include "agents/pets.h"
 #include "mbrl/config/config.h"
 #include "mbrl/core/runtime.h"
@@ -46,13 +47,15 @@ struct PhaseThreadsConfig : PhaseThreads {
 
 /// Thread pools per phase. Measured on 2 cores (docs/results.md): planning is fastest with the
 /// rollout split over torch's threads and 1 OpenBLAS thread; ensemble training (small matmuls
-/// inside autograd) with torch 1 and OpenBLAS 2.
+/// inside autograd) with torch 1 and OpenBLAS 2; actor-critic updates (batch 256, 256 wide)
+/// run their critic and actor branches on torch's 2 threads with 1 OpenBLAS thread.
 struct ThreadsConfig {
-  PhaseThreadsConfig plan{{2, 1}}, train{{1, 2}};
+  PhaseThreadsConfig plan{{2, 1}}, train{{1, 2}}, update{{2, 1}};
   template <class V>
   void Visit(V& v) {
     v("plan", plan);
     v("train", train);
+    v("update", update);
   }
 };
 
@@ -71,10 +74,11 @@ struct RunConfig {
   bool progress = true;
   RandomAgentConfig random;
   PetsConfig pets;
+  MbpoConfig mbpo;
 
   template <class V>
   void Visit(V& v) {
-    v("agent", agent, OneOf({"random", "pets"}));
+    v("agent", agent, OneOf({"random", "pets", "mbpo"}));
     v("seed", seed, AtLeast(0));
     v("device", device, OneOf({"auto", "cpu", "cuda"}));
     v("threads", threads);
@@ -89,6 +93,7 @@ struct RunConfig {
     // only the chosen agent's section is a valid key
     if (agent == "random") v("random", random);
     if (agent == "pets") v("pets", pets);
+    if (agent == "mbpo") v("mbpo", mbpo);
   }
 };
 

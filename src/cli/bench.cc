@@ -15,6 +15,7 @@
 #include "mbrl/core/check.h"
 #include "mbrl/core/runtime.h"
 #include "mbrl/data/replay_buffer.h"
+#include "mbrl/learners/sac.h"
 #include "mbrl/models/ensemble.h"
 #include "mbrl/models/rollout.h"
 #include "mbrl/planners/planner.h"
@@ -255,6 +256,57 @@ int BenchTrain(const PhaseThreads& threads, int repeats, bool tune_malloc) {
   return 0;
 }
 
+// SAC updates/s (batch 256, 2x256 ReLU; critic + actor + temperature steps + Polyak)
+int BenchSac(const PhaseThreads& threads, int repeats, bool tune_malloc) {
+  SetThreads(threads.torch, threads.blas);
+  if (tune_malloc) TuneAllocator();
+  std::fprintf(stderr, "threads torch %d, openblas %d\n", threads.torch, BlasThreads());
+  std::fprintf(stderr, "%-24s %12s %12s\n", "case", "updates/s", "ms/update");
+  const std::tuple<const char*, int, int> cases[] = {{"hopper", 11, 3}, {"halfcheetah", 17, 6}};
+  for (const auto& [name, obs, act] : cases) {
+    SacConfig cfg;
+    Sac sac(obs, act, std::vector<float>(act, -1.f), std::vector<float>(act, 1.f), cfg,
+            torch::kCPU);
+    auto gen = at::detail::createCPUGenerator(0);
+    const int64_t n = 256;
+    Batch b{torch::randn({n, obs}), torch::rand({n, act}) * 2 - 1, torch::randn({n}),
+            torch::randn({n, obs}), (torch::rand({n}) < 0.05).to(torch::kFloat32)};
+    for (int i = 0; i < 50; ++i) sac->Update(b, gen);  // warm-up
+    std::vector<double> rates;
+    for (int r = 0; r < repeats; ++r) rates.push_back(Rate(1.0, [&] { sac->Update(b, gen); }));
+    const double rate = Median(rates);
+    Emit({{"bench", "sac"}, {"case", name}, {"obs_dim", obs}, {"act_dim", act}, {"batch", n},
+          {"hidden", cfg.hidden}, {"layers", cfg.layers}, {"updates_per_s", rate},
+          {"torch_threads", threads.torch}, {"blas_threads", BlasThreads()}});
+    std::fprintf(stderr, "%-24s %12.0f %12.2f\n", name, rate, 1000 / rate);
+  }
+  // MBPO model rollout step: 100k start states, E=7 (5 elites) 4x200, policy + model + reward
+  {
+    const int obs = 11, act = 3;
+    EnsembleConfig mc;
+    mc.learned_reward = true;
+    Ensemble model(obs, act, mc);
+    SacConfig cfg;
+    Sac sac(obs, act, std::vector<float>(act, -1.f), std::vector<float>(act, 1.f), cfg,
+            torch::kCPU);
+    auto gen = at::detail::createCPUGenerator(0);
+    const auto elites = model->Members(model->elites);
+    const int64_t rows = 20000;
+    auto start = torch::randn({rows, obs});
+    torch::NoGradGuard ng;
+    const double rate = Rate(2.0, [&] {
+      auto a = sac->Act(start, false, gen);
+      auto perm = MemberPermutation(rows, elites.members(), gen, torch::kCPU);
+      SampleThroughMembers(elites, model->Inputs(start, a), perm, gen);
+    });
+    Emit({{"bench", "model_rollout"}, {"obs_dim", obs}, {"act_dim", act}, {"rows", rows},
+          {"transitions_per_s", rate * rows}, {"torch_threads", threads.torch},
+          {"blas_threads", BlasThreads()}});
+    std::fprintf(stderr, "%-24s %12.0f transitions/s\n", "model rollout (hopper)", rate * rows);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int Bench(const std::vector<std::string>& args) {
@@ -299,7 +351,8 @@ int Bench(const std::vector<std::string>& args) {
     return BenchPlanner(pools(defaults.plan), static_cast<int>(repeats), tune_malloc);
   if (args[0] == "train")
     return BenchTrain(pools(defaults.train), static_cast<int>(repeats), tune_malloc);
-  throw Error("bench: unknown benchmark '" + args[0] + "' (known: env, planner, train)");
+  if (args[0] == "sac") return BenchSac(pools(defaults.update), static_cast<int>(repeats), tune_malloc);
+  throw Error("bench: unknown benchmark '" + args[0] + "' (known: env, planner, train, sac)");
 }
 
 }  // namespace mbrl

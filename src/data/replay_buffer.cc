@@ -46,6 +46,34 @@ void ReplayBuffer::Add(const torch::Tensor& obs, const torch::Tensor& act, float
   size_ = std::min(size_ + 1, capacity_);
 }
 
+void ReplayBuffer::AddBatch(const Batch& b) {
+  const int64_t n = b.obs.size(0);
+  MBRL_CHECK(b.obs.dim() == 2 && b.obs.size(1) == obs_dim_ && b.act.size(1) == act_dim_ &&
+                 b.next_obs.sizes() == b.obs.sizes() && b.act.size(0) == n &&
+                 b.reward.size(0) == n && b.terminated.size(0) == n,
+             "replay buffer: batch dims obs ", b.obs.sizes(), " act ", b.act.sizes(),
+             " do not match buffer obs ", obs_dim_, " act ", act_dim_);
+  MBRL_CHECK(!episode_open_, "replay buffer: AddBatch inside an open episode");
+  const int64_t skip = std::max<int64_t>(0, n - capacity_);  // only the newest rows fit
+  for (int64_t off = skip; off < n;) {
+    const int64_t k = std::min(n - off, capacity_ - head_);
+    const auto put = [&](torch::Tensor& dst, const torch::Tensor& src) {
+      dst.narrow(0, head_, k).copy_(src.narrow(0, off, k));
+    };
+    put(obs_, b.obs);
+    put(act_, b.act);
+    put(next_obs_, b.next_obs);
+    put(reward_, b.reward);
+    put(terminated_, b.terminated);
+    first_.narrow(0, head_, k).fill_(1);  // every row is its own one-step episode
+    episode_.narrow(0, head_, k).copy_(torch::arange(episode_id_, episode_id_ + k, torch::kInt64));
+    episode_id_ += k;
+    head_ = (head_ + k) % capacity_;
+    size_ = std::min(size_ + k, capacity_);
+    off += k;
+  }
+}
+
 void ReplayBuffer::AddEpisode(const torch::Tensor& obs, const torch::Tensor& act,
                               const torch::Tensor& reward, const torch::Tensor& terminated,
                               const torch::Tensor& truncated) {

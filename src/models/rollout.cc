@@ -31,18 +31,13 @@ struct Rollout {
     const int64_t n = actions.size(0), h = actions.size(1), k = elites.members();
     const int64_t obs_dim = start.size(1);
     const int64_t rows = n * particles;
-    const int64_t padded = (rows + k - 1) / k * k;  // rows split evenly over k members
     const auto device = start.device();
     auto obs = start.expand({rows, obs_dim}).contiguous();
     auto total = torch::zeros({rows}, obs.options());
     auto alive = torch::ones({rows}, obs.options());
     auto acts = actions.repeat_interleave(particles, 0);  // [R,H,A]
     torch::Tensor perm, out;
-    const auto new_perm = [&] {
-      auto p = torch::randperm(rows, gen).to(device);
-      if (padded > rows) p = torch::cat({p, p.narrow(0, 0, padded - rows)});
-      return p;
-    };
+    const auto new_perm = [&] { return MemberPermutation(rows, k, gen, device); };
     if (propagation == Propagation::kTsInf) perm = new_perm();
     for (int64_t t = 0; t < h; ++t) {
       auto a = acts.select(1, t);
@@ -52,13 +47,7 @@ struct Rollout {
         out = mean.mean(0);
       } else {
         if (propagation == Propagation::kTs1) perm = new_perm();  // new member per step
-        auto xs = x.index_select(0, perm).view({k, padded / k, -1});
-        auto [mean, lv] = EnsembleImpl::Forward(elites, xs);
-        auto noise = device.is_cpu() ? torch::randn(mean.sizes(), gen)
-                                     : torch::randn(mean.sizes(), mean.options());
-        auto sample = mean.addcmul_(lv.mul_(0.5).exp_(), noise).view({padded, -1});
-        if (!out.defined()) out = torch::empty({rows, sample.size(1)}, sample.options());
-        out.index_copy_(0, perm.narrow(0, 0, rows), sample.narrow(0, 0, rows));
+        out = SampleThroughMembers(elites, x, perm, gen);
       }
       auto next = obs + out.narrow(1, 0, obs_dim);
       auto r = reward_fn ? reward_fn(obs, a, next) : out.select(1, obs_dim);
@@ -71,6 +60,25 @@ struct Rollout {
 };
 
 }  // namespace
+
+torch::Tensor MemberPermutation(int64_t rows, int64_t members, torch::Generator& gen,
+                                const torch::Device& device) {
+  const int64_t padded = (rows + members - 1) / members * members;
+  auto p = torch::randperm(rows, gen).to(device);
+  return padded > rows ? torch::cat({p, p.narrow(0, 0, padded - rows)}) : p;
+}
+
+torch::Tensor SampleThroughMembers(const MemberWeights& m, const torch::Tensor& x,
+                                   const torch::Tensor& perm, torch::Generator& gen) {
+  const int64_t rows = x.size(0), k = m.members(), padded = perm.size(0);
+  auto xs = x.index_select(0, perm).view({k, padded / k, -1});
+  auto [mean, lv] = EnsembleImpl::Forward(m, xs);
+  auto noise = mean.device().is_cpu() ? torch::randn(mean.sizes(), gen)
+                                      : torch::randn(mean.sizes(), mean.options());
+  auto sample = mean.addcmul_(lv.mul_(0.5).exp_(), noise).view({padded, -1});
+  auto out = torch::empty({rows, sample.size(1)}, sample.options());
+  return out.index_copy_(0, perm.narrow(0, 0, rows), sample.narrow(0, 0, rows));
+}
 
 Propagation ParsePropagation(const std::string& name) {
   if (name == "ts1") return Propagation::kTs1;

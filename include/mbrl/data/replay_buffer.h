@@ -19,6 +19,8 @@ class ReplayBuffer {
   void AddEpisode(const torch::Tensor& obs, const torch::Tensor& act, const torch::Tensor& reward,
                   const torch::Tensor& terminated, const torch::Tensor& truncated);
 
+  /// Independent transitions (e.g. model rollouts), each its own one-step episode: [N,...].
+  void AddBatch(const Batch& batch);
   /// B transitions drawn uniformly with replacement.
   Batch Sample(int64_t batch, torch::Generator& gen) const;
   /// B windows of T consecutive steps, each inside one episode ([B,T,...]).

@@ -1,0 +1,201 @@
+#include "agents/mbpo.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "agents/agent.h"
+#include "mbrl/core/check.h"
+#include "mbrl/core/runtime.h"
+#include "mbrl/models/rollout.h"
+
+namespace mbrl {
+
+int RolloutLength(const std::vector<int>& s, double epoch) {
+  MBRL_CHECK(s.size() == 4 && s[0] <= s[1] && s[2] <= s[3] && s[2] >= 1,
+             "mbpo.rollout_schedule: expected [min_epoch, max_epoch, min_len, max_len] with "
+             "min <= max and min_len >= 1");
+  if (epoch <= s[0] || s[1] == s[0]) return epoch <= s[0] ? s[2] : s[3];
+  const double f = std::min(1.0, (epoch - s[0]) / (s[1] - s[0]));
+  return static_cast<int>(std::floor(s[2] + f * (s[3] - s[2])));
+}
+
+namespace {
+
+constexpr int64_t kRolloutChunk = 20000;  // start states per model forward (bounds memory)
+
+class MbpoAgent : public Agent {
+ public:
+  MbpoAgent(const MbpoConfig& cfg, const ThreadsConfig& threads, const Env& env,
+            torch::Device device, uint64_t seed)
+      : cfg_(cfg),
+        threads_(threads),
+        env_(&env),
+        device_(device),
+        model_(env.spec().obs_dim, env.spec().act_dim, cfg.model),
+        sac_(env.spec().obs_dim, env.spec().act_dim, env.spec().act_low, env.spec().act_high,
+             cfg.sac, device),
+        model_buffer_(ModelCapacity(cfg), env.spec().obs_dim, env.spec().act_dim),
+        train_gen_(at::detail::createCPUGenerator(DeriveSeed(seed, 2))),
+        act_gen_(at::detail::createCPUGenerator(DeriveSeed(seed, 1))),
+        low_(torch::tensor(env.spec().act_low)),
+        high_(torch::tensor(env.spec().act_high)) {
+    MBRL_CHECK(cfg.true_reward || cfg.model.learned_reward,
+               "mbpo.true_reward is false but mbpo.model.learned_reward is off: no reward for "
+               "model rollouts");
+    RolloutLength(cfg.rollout_schedule, 0);  // validates the schedule
+    model_->to(device);
+  }
+
+  static int64_t ModelCapacity(const MbpoConfig& c) {
+    const int64_t rounds = std::max(1, c.epoch_length / c.model_train_freq);
+    return static_cast<int64_t>(c.rollout_batch) * c.rollout_schedule.at(3) * rounds *
+           c.retain_epochs;
+  }
+
+  void BeginEpisode(uint64_t seed) override { act_gen_ = at::detail::createCPUGenerator(seed); }
+
+  torch::Tensor Act(const torch::Tensor& obs, bool eval) override {
+    if (!eval && steps_ < cfg_.initial_steps)
+      return low_ + (high_ - low_) * torch::rand(low_.sizes(), act_gen_);
+    ScopedThreads pools(threads_.update);
+    return sac_->Act(obs.reshape({1, -1}), eval, act_gen_).reshape({-1});
+  }
+
+  void AfterStep(const ReplayBuffer& buffer, int64_t, Metrics* m) override {
+    ++steps_;
+    if (steps_ < cfg_.initial_steps) return;
+    if ((steps_ - cfg_.initial_steps) % cfg_.model_train_freq == 0) {
+      TrainModel(buffer, m);
+      Rollouts(buffer, m);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    ScopedThreads pools(threads_.update);
+    const int64_t batch = cfg_.sac.batch_size;
+    const int64_t n_real = model_buffer_.size() == 0
+                               ? batch
+                               : static_cast<int64_t>(std::llround(cfg_.real_ratio * batch));
+    for (int g = 0; g < cfg_.updates_per_step; ++g) {
+      Batch real = buffer.Sample(n_real, train_gen_);
+      if (n_real < batch) {
+        Batch fake = model_buffer_.Sample(batch - n_real, train_gen_);
+        real = Batch{torch::cat({real.obs, fake.obs}), torch::cat({real.act, fake.act}),
+                     torch::cat({real.reward, fake.reward}),
+                     torch::cat({real.next_obs, fake.next_obs}),
+                     torch::cat({real.terminated, fake.terminated})};
+      }
+      sac_->Update(real, train_gen_);
+    }
+    update_seconds_ += Since(t0);
+  }
+
+  void AfterEpisode(const ReplayBuffer&, int64_t, Metrics* m) override {
+    for (const auto& [k, v] : sac_->TakeStats()) m->Set("sac_" + k, v);
+    m->Set("sac_updates", static_cast<double>(sac_->updates()));
+    m->Set("sac_update_s", update_seconds_);
+    m->Set("model_buffer", static_cast<double>(model_buffer_.size()));
+    update_seconds_ = 0;
+  }
+
+  std::vector<std::string> MetricNames() const override {
+    return {"model_train_loss", "model_holdout_mse", "model_epochs", "model_train_s",
+            "rollout_length", "rollout_s", "model_buffer", "sac_critic_loss", "sac_actor_loss",
+            "sac_alpha", "sac_entropy", "sac_q", "sac_updates", "sac_update_s"};
+  }
+
+  void Save(torch::serialize::OutputArchive& ar) const override {
+    torch::serialize::OutputArchive model_ar, sac_ar, opt_ar;
+    model_->save(model_ar);
+    sac_->save(sac_ar);
+    sac_->SaveOptimizers(opt_ar);
+    ar.write("model", model_ar);
+    ar.write("sac", sac_ar);
+    ar.write("sac_optimizers", opt_ar);
+    ar.write("steps", torch::tensor(steps_));
+    ar.write("train_rng", train_gen_.get_state());
+  }
+
+  void Load(torch::serialize::InputArchive& ar) override {
+    torch::serialize::InputArchive model_ar, sac_ar, opt_ar;
+    ar.read("model", model_ar);
+    ar.read("sac", sac_ar);
+    ar.read("sac_optimizers", opt_ar);
+    model_->load(model_ar);
+    model_->to(device_);
+    sac_->load(sac_ar);
+    sac_->LoadOptimizers(opt_ar);
+    torch::Tensor t;
+    ar.read("steps", t);
+    steps_ = t.item<int64_t>();
+    ar.read("train_rng", t);
+    train_gen_.set_state(t);
+  }
+
+ private:
+  static double Since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+
+  void TrainModel(const ReplayBuffer& buffer, Metrics* m) {
+    const auto t0 = std::chrono::steady_clock::now();
+    ScopedThreads pools(threads_.train);
+    const auto stats = TrainEnsemble(model_, buffer.All(), train_gen_);
+    m->Set("model_train_loss", stats.train_loss);
+    m->Set("model_holdout_mse", stats.holdout_mse);
+    m->Set("model_epochs", stats.epochs);
+    m->Set("model_train_s", Since(t0));
+  }
+
+  // k-step branched rollouts from real start states with the current policy; a random elite per
+  // row and step; rows stop at predicted terminations (task's termination function)
+  void Rollouts(const ReplayBuffer& buffer, Metrics* m) {
+    const auto t0 = std::chrono::steady_clock::now();
+    ScopedThreads pools(threads_.train);
+    torch::NoGradGuard ng;
+    const double epoch = static_cast<double>(steps_) / cfg_.epoch_length;
+    const int k = RolloutLength(cfg_.rollout_schedule, epoch);
+    const auto elites = model_->Members(model_->elites);
+    const int obs_dim = model_->obs_dim();
+    for (int64_t done_rows = 0; done_rows < cfg_.rollout_batch; done_rows += kRolloutChunk) {
+      const int64_t n = std::min<int64_t>(kRolloutChunk, cfg_.rollout_batch - done_rows);
+      auto obs = buffer.Sample(n, train_gen_).obs.to(device_);
+      for (int step = 0; step < k && obs.size(0) > 0; ++step) {
+        auto act = sac_->Act(obs, false, train_gen_);
+        auto perm = MemberPermutation(obs.size(0), elites.members(), train_gen_, device_);
+        auto out = SampleThroughMembers(elites, model_->Inputs(obs, act), perm, train_gen_);
+        auto next = obs + out.narrow(1, 0, obs_dim);
+        auto reward = cfg_.true_reward ? env_->Reward(obs, act, next) : out.select(1, obs_dim);
+        auto done = env_->Terminated(next);
+        model_buffer_.AddBatch(Batch{obs.cpu(), act.cpu(), reward.cpu(), next.cpu(),
+                                     done.to(torch::kFloat32).cpu()});
+        obs = next.index_select(0, (~done).nonzero().squeeze(1));
+      }
+    }
+    m->Set("rollout_length", k);
+    m->Set("rollout_s", Since(t0));
+  }
+
+  MbpoConfig cfg_;
+  ThreadsConfig threads_;
+  const Env* env_;
+  torch::Device device_;
+  Ensemble model_;
+  Sac sac_;
+  ReplayBuffer model_buffer_;
+  torch::Generator train_gen_, act_gen_;
+  torch::Tensor low_, high_;
+  int64_t steps_ = 0;
+  double update_seconds_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Agent> MakeMbpoAgent(const MbpoConfig& cfg, const ThreadsConfig& threads,
+                                     const Env& env, torch::Device device, uint64_t seed) {
+  return std::make_unique<MbpoAgent>(cfg, threads, env, device, seed);
+}
+
+}  // namespace mbrl

@@ -75,10 +75,11 @@ struct RunConfig {
   RandomAgentConfig random;
   PetsConfig pets;
   MbpoConfig mbpo;
+  SacAgentConfig sac;
 
   template <class V>
   void Visit(V& v) {
-    v("agent", agent, OneOf({"random", "pets", "mbpo"}));
+    v("agent", agent, OneOf({"random", "pets", "mbpo", "sac"}));
     v("seed", seed, AtLeast(0));
     v("device", device, OneOf({"auto", "cpu", "cuda"}));
     v("threads", threads);
@@ -94,6 +95,7 @@ struct RunConfig {
     if (agent == "random") v("random", random);
     if (agent == "pets") v("pets", pets);
     if (agent == "mbpo") v("mbpo", mbpo);
+    if (agent == "sac") v("sac", sac);
   }
 };
 

@@ -24,7 +24,7 @@ commands:
   train --resume <run_dir> [key.path=value ...]                continue a stopped run
   eval <run_dir> [--episodes N]                                play the saved agent
   envs                                                         list tasks
-  bench env|planner|train [--threads N] [--blas-threads N]       speed benchmarks (JSON lines)
+  bench env|planner|train|sac [--threads N] [--blas-threads N]   speed benchmarks (JSON lines)
 )";
 
 int TrainCommand(const std::vector<std::string>& args) {
@@ -95,11 +95,11 @@ int EvalCommand(const std::vector<std::string>& args) {
 }
 
 int Envs() {
-  std::printf("%-20s %5s %5s %8s %8s  %s\n", "task", "obs", "act", "dt", "steps", "action bounds");
+  std::printf("%-26s %5s %5s %8s %8s  %s\n", "task", "obs", "act", "dt", "steps", "action bounds");
   for (const auto& name : EnvNames()) {
     auto env = MakeEnv(name);
     const EnvSpec& s = env->spec();
-    std::printf("%-20s %5d %5d %8.4f %8d  [%g, %g]\n", name.c_str(), s.obs_dim, s.act_dim, s.dt,
+    std::printf("%-26s %5d %5d %8.4f %8d  [%g, %g]\n", name.c_str(), s.obs_dim, s.act_dim, s.dt,
                 s.max_steps, s.act_low[0], s.act_high[0]);
   }
   return 0;

@@ -4,6 +4,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "mbrl/core/check.h"
 #include "mbrl/core/runtime.h"
 #include "mbrl/data/replay_buffer.h"
 #include "mbrl/learners/sac.h"
@@ -83,6 +84,22 @@ TEST(Sac, LearnsOneDimensionalReaching) {
   for (int e = 0; e < 20; ++e) total += Episode(sac, &buffer, false, true, gen);
   // random actions average about -20 per episode (|x| stays near its start)
   EXPECT_GT(total / 20, -6.0);
+}
+
+TEST(Sac, NonFiniteLossesAreReportedWithTheUpdates) {
+  ScopedThreads pools({1, 1});
+  Sac sac(2, 1, std::vector<float>{-1.f}, std::vector<float>{1.f}, Small(), torch::kCPU);
+  auto gen = at::detail::createCPUGenerator(0);
+  const int64_t n = 8;
+  Batch b{torch::zeros({n, 2}), torch::zeros({n, 1}), torch::full({n}, NAN), torch::zeros({n, 2}),
+          torch::zeros({n})};
+  sac->Update(b, gen);
+  try {
+    sac->TakeStats();
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("critic_loss"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

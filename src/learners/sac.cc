@@ -205,7 +205,13 @@ std::vector<std::pair<std::string, double>> SacImpl::TakeStats() {
   std::vector<std::pair<std::string, double>> out;
   if (since_ == 0) return out;
   auto mean = (sums_ / static_cast<double>(since_)).to(torch::kCPU);
-  for (int i = 0; i < 5; ++i) out.emplace_back(kNames[i], mean[i].item<double>());
+  for (int i = 0; i < 5; ++i) {
+    const double v = mean[i].item<double>();
+    MBRL_CHECK(std::isfinite(v), "sac: ", kNames[i], " became ", v, " within updates ",
+               updates_ - since_ + 1, "-", updates_, " (lower the learning rates or set "
+               "critic_grad_clip)");
+    out.emplace_back(kNames[i], v);
+  }
   sums_.zero_();
   since_ = 0;
   return out;

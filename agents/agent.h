@@ -31,6 +31,14 @@ class Agent {
   virtual void Load(torch::serialize::InputArchive&) {}
 };
 
+/// A fresh tensor read from a checkpoint archive. (Reading into a defined tensor would `set_` it,
+/// which fails when the sizes differ and the loaded storage is not resizable.)
+inline torch::Tensor ReadTensor(torch::serialize::InputArchive& ar, const std::string& key) {
+  torch::Tensor t;
+  ar.read(key, t);
+  return t;
+}
+
 std::unique_ptr<Agent> MakeAgent(const RunConfig& cfg, const Env& env, torch::Device device);
 
 }  // namespace mbrl

@@ -104,11 +104,11 @@ class PetsAgent : public Agent {
     model_->load(model_ar);
     model_->to(device_);
     torch::Tensor t;
-    ar.read("trained", t);
+    t = ReadTensor(ar, "trained");
     trained_ = t.item<int64_t>() != 0;
-    ar.read("episodes", t);
+    t = ReadTensor(ar, "episodes");
     episodes_ = static_cast<int>(t.item<int64_t>());
-    ar.read("train_rng", t);
+    t = ReadTensor(ar, "train_rng");
     train_gen_.set_state(t);
   }
 

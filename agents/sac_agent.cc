@@ -70,9 +70,9 @@ class SacAgent : public Agent {
     sac_->load(sac_ar);
     sac_->LoadOptimizers(opt_ar);
     torch::Tensor t;
-    ar.read("steps", t);
+    t = ReadTensor(ar, "steps");
     steps_ = t.item<int64_t>();
-    ar.read("train_rng", t);
+    t = ReadTensor(ar, "train_rng");
     train_gen_.set_state(t);
   }
 

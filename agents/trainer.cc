@@ -139,11 +139,11 @@ bool LoadCheckpoint(const std::string& dir, Agent& agent, CheckpointState* st) {
     throw Error(path + ": unreadable checkpoint (truncated or corrupt)");
   }
   torch::Tensor t;
-  ar.read("env_step", t);
+  t = ReadTensor(ar, "env_step");
   st->env_step = t.item<int64_t>();
-  ar.read("episode", t);
+  t = ReadTensor(ar, "episode");
   st->episode = t.item<int64_t>();
-  ar.read("wall_time", t);
+  t = ReadTensor(ar, "wall_time");
   st->wall_time = t.item<double>();
   torch::serialize::InputArchive agent_ar;
   ar.read("agent", agent_ar);

@@ -52,6 +52,14 @@ TEST(Mbpo, LearnsToBalanceFarAboveRandom) {
   EXPECT_TRUE(rows.back().Find("sac_critic_loss"));
   // retain 2 epochs of 2000 rollouts: the buffer holds two rounds, not only the last one
   EXPECT_EQ(*rows.back().Find("model_buffer"), 4000.0);
+  // the checkpoint plays back (deterministic policy) and the run resumes
+  const auto eval = Evaluate(dir, 1);
+  ASSERT_EQ(eval.size(), 1u);
+  EXPECT_GE(eval[0], 20.0);
+  auto more = cfg;
+  more.total_env_steps = 2100;
+  Train(more, resolved, dir);
+  EXPECT_GT(ReadMetricsJsonl(dir + "/metrics.jsonl").size(), rows.size());
 }
 
 TEST(Mbpo, BadSettingsNameTheKey) {

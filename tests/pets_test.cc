@@ -26,6 +26,10 @@ std::string RunPets(const std::string& runs, const std::vector<std::string>& ext
                                  "pets.model.layers=3", "pets.model.members=5",
                                  "pets.model.elites=3", "pets.planner.horizon=10",
                                  "pets.planner.population=60", "pets.particles=5"};
+  // ctest runs two tests at once on 2 cores: one thread per pool
+  for (const char* phase : {"plan", "train", "update"})
+    for (const char* pool : {"torch", "blas"})
+      ov.push_back(std::string("threads.") + phase + "." + pool + "=1");
   ov.insert(ov.end(), extra.begin(), extra.end());
   config::Json resolved;
   auto cfg = LoadRunConfig({MBRL_SOURCE_DIR "/configs/pets_icem_cartpole.json"}, ov, &resolved);

@@ -103,13 +103,9 @@ class PetsAgent : public Agent {
     ar.read("model", model_ar);
     model_->load(model_ar);
     model_->to(device_);
-    torch::Tensor t;
-    t = ReadTensor(ar, "trained");
-    trained_ = t.item<int64_t>() != 0;
-    t = ReadTensor(ar, "episodes");
-    episodes_ = static_cast<int>(t.item<int64_t>());
-    t = ReadTensor(ar, "train_rng");
-    train_gen_.set_state(t);
+    trained_ = ReadTensor(ar, "trained").item<int64_t>() != 0;
+    episodes_ = static_cast<int>(ReadTensor(ar, "episodes").item<int64_t>());
+    train_gen_.set_state(ReadTensor(ar, "train_rng"));
   }
 
  private:

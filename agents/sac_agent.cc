@@ -54,26 +54,15 @@ class SacAgent : public Agent {
   }
 
   void Save(torch::serialize::OutputArchive& ar) const override {
-    torch::serialize::OutputArchive sac_ar, opt_ar;
-    sac_->save(sac_ar);
-    sac_->SaveOptimizers(opt_ar);
-    ar.write("sac", sac_ar);
-    ar.write("sac_optimizers", opt_ar);
+    sac_->SaveTo(ar);
     ar.write("steps", torch::tensor(steps_));
     ar.write("train_rng", train_gen_.get_state());
   }
 
   void Load(torch::serialize::InputArchive& ar) override {
-    torch::serialize::InputArchive sac_ar, opt_ar;
-    ar.read("sac", sac_ar);
-    ar.read("sac_optimizers", opt_ar);
-    sac_->load(sac_ar);
-    sac_->LoadOptimizers(opt_ar);
-    torch::Tensor t;
-    t = ReadTensor(ar, "steps");
-    steps_ = t.item<int64_t>();
-    t = ReadTensor(ar, "train_rng");
-    train_gen_.set_state(t);
+    sac_->LoadFrom(ar);
+    steps_ = ReadTensor(ar, "steps").item<int64_t>();
+    train_gen_.set_state(ReadTensor(ar, "train_rng"));
   }
 
  private:

@@ -138,13 +138,9 @@ bool LoadCheckpoint(const std::string& dir, Agent& agent, CheckpointState* st) {
   } catch (const c10::Error& e) {
     throw Error(path + ": unreadable checkpoint (truncated or corrupt)");
   }
-  torch::Tensor t;
-  t = ReadTensor(ar, "env_step");
-  st->env_step = t.item<int64_t>();
-  t = ReadTensor(ar, "episode");
-  st->episode = t.item<int64_t>();
-  t = ReadTensor(ar, "wall_time");
-  st->wall_time = t.item<double>();
+  st->env_step = ReadTensor(ar, "env_step").item<int64_t>();
+  st->episode = ReadTensor(ar, "episode").item<int64_t>();
+  st->wall_time = ReadTensor(ar, "wall_time").item<double>();
   torch::serialize::InputArchive agent_ar;
   ar.read("agent", agent_ar);
   agent.Load(agent_ar);

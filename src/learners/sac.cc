@@ -180,22 +180,30 @@ void SacImpl::Update(const Batch& batch, torch::Generator& gen) {
   ++since_;
 }
 
-void SacImpl::SaveOptimizers(torch::serialize::OutputArchive& ar) const {
-  const std::pair<const char*, torch::optim::Adam*> opts[] = {
+void SacImpl::SaveTo(torch::serialize::OutputArchive& ar) const {
+  torch::serialize::OutputArchive weights, opts;
+  save(weights);
+  const std::pair<const char*, torch::optim::Adam*> named[] = {
       {"actor_opt", actor_opt_.get()}, {"critic_opt", critic_opt_.get()}, {"alpha_opt", alpha_opt_.get()}};
-  for (const auto& [name, opt] : opts) {
+  for (const auto& [name, opt] : named) {
     torch::serialize::OutputArchive sub;
     opt->save(sub);
-    ar.write(name, sub);
+    opts.write(name, sub);
   }
+  ar.write("sac", weights);
+  ar.write("sac_optimizers", opts);
 }
 
-void SacImpl::LoadOptimizers(torch::serialize::InputArchive& ar) {
-  const std::pair<const char*, torch::optim::Adam*> opts[] = {
+void SacImpl::LoadFrom(torch::serialize::InputArchive& ar) {
+  torch::serialize::InputArchive weights, opts;
+  ar.read("sac", weights);
+  ar.read("sac_optimizers", opts);
+  load(weights);
+  const std::pair<const char*, torch::optim::Adam*> named[] = {
       {"actor_opt", actor_opt_.get()}, {"critic_opt", critic_opt_.get()}, {"alpha_opt", alpha_opt_.get()}};
-  for (const auto& [name, opt] : opts) {
+  for (const auto& [name, opt] : named) {
     torch::serialize::InputArchive sub;
-    ar.read(name, sub);
+    opts.read(name, sub);
     opt->load(sub);
   }
 }

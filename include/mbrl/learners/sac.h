@@ -65,9 +65,9 @@ class SacImpl : public torch::nn::Module {
   /// Means since the last call: critic_loss, actor_loss, alpha, entropy, q; resets the sums.
   std::vector<std::pair<std::string, double>> TakeStats();
   int64_t updates() const { return updates_; }
-  /// Optimiser moments (the module's own save/load holds weights, targets and temperature).
-  void SaveOptimizers(torch::serialize::OutputArchive& ar) const;
-  void LoadOptimizers(torch::serialize::InputArchive& ar);
+  /// Checkpoint entries "sac" (weights, targets, temperature) and "sac_optimizers" (moments).
+  void SaveTo(torch::serialize::OutputArchive& ar) const;
+  void LoadFrom(torch::serialize::InputArchive& ar);
   const Mlp& actor() const { return actor_; }
   /// Deterministic action as in Act, for exporters and tests: obs [B,O] -> [B,A].
   torch::Tensor Deterministic(const torch::Tensor& obs) const;

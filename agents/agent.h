@@ -4,6 +4,7 @@
 #include <torch/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "envs/env.h"
 #include "mbrl/core/metrics.h"
 #include "mbrl/data/replay_buffer.h"
+#include "mbrl/native/policy.h"
 
 namespace mbrl {
 
@@ -29,6 +31,8 @@ class Agent {
   virtual std::vector<std::string> MetricNames() const { return {}; }
   virtual void Save(torch::serialize::OutputArchive&) const {}
   virtual void Load(torch::serialize::InputArchive&) {}
+  /// The deterministic (eval) policy as a network, for `mbrl export`; none for planning agents.
+  virtual std::optional<PolicyNet> Policy() const { return std::nullopt; }
 };
 
 /// A fresh tensor read from a checkpoint archive. (Reading into a defined tensor would `set_` it,

@@ -59,6 +59,8 @@ class SacAgent : public Agent {
     ar.write("train_rng", train_gen_.get_state());
   }
 
+  std::optional<PolicyNet> Policy() const override { return sac_->Policy(); }
+
   void Load(torch::serialize::InputArchive& ar) override {
     sac_->LoadFrom(ar);
     steps_ = ReadTensor(ar, "steps").item<int64_t>();

@@ -259,16 +259,24 @@ std::string Train(const RunConfig& cfg, const config::Json& resolved,
   return dir;
 }
 
-std::vector<double> Evaluate(const std::string& run_dir, int episodes) {
-  MBRL_CHECK(episodes >= 1, "--episodes must be >= 1, got ", episodes);
+std::unique_ptr<Agent> LoadRunAgent(const std::string& run_dir, RunConfig* cfg,
+                                    std::unique_ptr<Env>* env) {
   const std::string cfg_path = run_dir + "/config.json";
   MBRL_CHECK(fs::exists(cfg_path), run_dir, ": not a run directory (no config.json)");
-  const RunConfig cfg = LoadRunConfig({cfg_path}, {}, nullptr);
-  SetThreads(cfg.threads.train.torch, cfg.threads.train.blas);
-  auto env = MakeRunEnv(cfg);
-  auto agent = MakeAgent(cfg, *env, ResolveDevice(cfg.device));
+  *cfg = LoadRunConfig({cfg_path}, {}, nullptr);
+  SetThreads(cfg->threads.train.torch, cfg->threads.train.blas);
+  *env = MakeRunEnv(*cfg);
+  auto agent = MakeAgent(*cfg, **env, ResolveDevice(cfg->device));
   CheckpointState ck;
   LoadCheckpoint(run_dir, *agent, &ck);
+  return agent;
+}
+
+std::vector<double> Evaluate(const std::string& run_dir, int episodes) {
+  MBRL_CHECK(episodes >= 1, "--episodes must be >= 1, got ", episodes);
+  RunConfig cfg;
+  std::unique_ptr<Env> env;
+  auto agent = LoadRunAgent(run_dir, &cfg, &env);
   std::vector<double> returns;
   for (int i = 0; i < episodes; ++i) {
     const uint64_t k = (1ULL << 39) + i;  // apart from the training-time evaluation seeds

@@ -6,7 +6,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 pkgs=(build-essential cmake pkg-config libtorch-dev libmujoco-dev libqhull-dev libhdf5-dev
       libeigen3-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev libopenblas-dev
-      python3-h5py python3-numpy ccache)
+      libonnx-dev python3-h5py python3-numpy python3-torch python3-venv ccache)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -14,28 +14,11 @@
 #include "agents/trainer.h"
 #include "mbrl/data/dataset.h"
 #include "mbrl/logging/metrics_writer.h"
+#include "tests/test_util.h"
 
 namespace mbrl {
 namespace {
 namespace fs = std::filesystem;
-
-struct Cmd {
-  int code;
-  std::string out, err;
-};
-
-// runs a shell command, capturing stdout and stderr
-Cmd Shell(const std::string& cmd) {
-  const std::string err_file = testing::TempDir() + "/mbrl_stderr.txt";
-  std::FILE* p = popen((cmd + " 2>" + err_file).c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int status = pclose(p);
-  std::ifstream e(err_file);
-  std::string err((std::istreambuf_iterator<char>(e)), std::istreambuf_iterator<char>());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err};
-}
 
 std::string Runs(const std::string& name) {
   const std::string d = testing::TempDir() + "/mbrl_runs_" + name;

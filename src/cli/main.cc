@@ -23,6 +23,7 @@ commands:
   train <config.json> [key.path=value ...] [--print-config]   train a new run
   train --resume <run_dir> [key.path=value ...]                continue a stopped run
   eval <run_dir> [--episodes N]                                play the saved agent
+  export <run_dir> --format torchscript|onnx|native [--out F]  write the policy for deployment
   envs                                                         list tasks
   bench env|planner|train|sac [--threads N] [--blas-threads N]   speed benchmarks (JSON lines)
 )";
@@ -94,6 +95,25 @@ int EvalCommand(const std::vector<std::string>& args) {
   return 0;
 }
 
+int ExportCommand(const std::vector<std::string>& args) {
+  std::string dir, format, out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--format" || args[i] == "--out") {
+      MBRL_CHECK(i + 1 < args.size(), args[i], " needs a value");
+      (args[i] == "--format" ? format : out) = args[i + 1];
+      ++i;
+    } else if (dir.empty() && args[i].rfind("--", 0) != 0) {
+      dir = args[i];
+    } else {
+      throw Error("export: unexpected argument '" + args[i] + "'");
+    }
+  }
+  MBRL_CHECK(!dir.empty(), "export: missing run directory");
+  MBRL_CHECK(!format.empty(), "export: missing --format torchscript|onnx|native");
+  std::cout << ExportRun(dir, ParseExportFormat(format), out) << std::endl;
+  return 0;
+}
+
 int Envs() {
   std::printf("%-26s %5s %5s %8s %8s  %s\n", "task", "obs", "act", "dt", "steps", "action bounds");
   for (const auto& name : EnvNames()) {
@@ -121,6 +141,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "train") return mbrl::TrainCommand(args);
     if (cmd == "eval") return mbrl::EvalCommand(args);
+    if (cmd == "export") return mbrl::ExportCommand(args);
     if (cmd == "envs") return mbrl::Envs();
     if (cmd == "bench") return mbrl::Bench(args);
     std::fprintf(stderr, "mbrl: error: unknown command '%s' (see mbrl --help)\n", cmd.c_str());

@@ -99,6 +99,26 @@ torch::Tensor SacImpl::Deterministic(const torch::Tensor& obs) const {
   return torch::tanh(out.narrow(-1, 0, act_dim_)) * scale_ + shift_;
 }
 
+PolicyNet SacImpl::Policy() const {
+  auto to_eigen = [](const torch::Tensor& t) {  // 1-D or 2-D float tensor -> RowMatrixXf
+    auto c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    const int64_t rows = c.dim() == 2 ? c.size(0) : c.numel(), cols = c.dim() == 2 ? c.size(1) : 1;
+    return RowMatrixXf(Eigen::Map<const RowMatrixXf>(c.data_ptr<float>(), rows, cols));
+  };
+  PolicyNet net;
+  net.act_dim = act_dim_;
+  net.obs_dim = static_cast<int>(actor_.w[0].size(0));
+  for (size_t i = 0; i < actor_.w.size(); ++i) {
+    auto w = actor_.w[i].t(), b = actor_.b[i];  // [out,in], [out]
+    if (i + 1 == actor_.w.size()) w = w.narrow(0, 0, act_dim_), b = b.narrow(0, 0, act_dim_);
+    net.w.push_back(to_eigen(w));
+    net.b.push_back(to_eigen(b).col(0));
+  }
+  net.act_scale = to_eigen(scale_).col(0);
+  net.act_shift = to_eigen(shift_).col(0);
+  return net;
+}
+
 torch::Tensor SacImpl::Act(const torch::Tensor& obs, bool deterministic, torch::Generator& gen) {
   if (deterministic) return Deterministic(obs);
   torch::NoGradGuard ng;

@@ -11,6 +11,7 @@
 
 #include "mbrl/config/config.h"
 #include "mbrl/core/batch.h"
+#include "mbrl/native/policy.h"
 
 namespace mbrl {
 
@@ -71,6 +72,8 @@ class SacImpl : public torch::nn::Module {
   const Mlp& actor() const { return actor_; }
   /// Deterministic action as in Act, for exporters and tests: obs [B,O] -> [B,A].
   torch::Tensor Deterministic(const torch::Tensor& obs) const;
+  /// The deterministic policy as a deployable network (what `mbrl export` writes).
+  PolicyNet Policy() const;
 
  private:
   // obs [B,O], standard normal eps [B,A] -> squashed action [B,A] in [-1,1], log prob [B]

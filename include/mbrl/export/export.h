@@ -1,0 +1,25 @@
+#pragma once
+/// Writers of a deployable policy (PolicyNet) for other runtimes: TorchScript (Python
+/// torch.jit.load, C++ torch::jit::load) and ONNX (opset 17). The native format is SavePolicy.
+/// Formats: docs/formats.md ("Policy export").
+#include <string>
+
+#include "mbrl/native/policy.h"
+
+namespace mbrl {
+
+enum class ExportFormat { kTorchScript, kOnnx, kNative };
+
+/// "torchscript" | "onnx" | "native"; throws mbrl::Error otherwise.
+ExportFormat ParseExportFormat(const std::string& name);
+/// File extension of a format: ".pt", ".onnx", ".mbrlp".
+const char* ExportExtension(ExportFormat format);
+
+/// Module "MbrlPolicy" with forward(obs [B,O]) -> action [B,A] and int attributes obs_dim, act_dim.
+void WriteTorchScript(const PolicyNet& net, const std::string& path);
+/// Graph input "obs" [batch,O] -> output "action" [batch,A]; checked with onnx::checker.
+void WriteOnnx(const PolicyNet& net, const std::string& path);
+/// Writes `net` in `format` to `path` (atomically: temporary file + rename).
+void WritePolicy(const PolicyNet& net, ExportFormat format, const std::string& path);
+
+}  // namespace mbrl

@@ -1,0 +1,190 @@
+// Native policy runtime: file I/O and the forward pass. No LibTorch here (see CMakeLists.txt).
+#include "mbrl/native/policy.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+
+namespace mbrl {
+namespace {
+
+constexpr char kMagic[8] = {'M', 'B', 'R', 'L', 'P', 'O', 'L', '1'};
+constexpr int kVersion = 1;
+
+[[noreturn]] void Fail(const std::string& what, const std::string& msg) {
+  throw std::runtime_error(what + ": " + msg);
+}
+
+PolicyNet::Activation ParseActivation(const std::string& what, const std::string& s) {
+  for (auto a : {PolicyNet::Activation::kRelu, PolicyNet::Activation::kSilu,
+                 PolicyNet::Activation::kTanh})
+    if (s == ActivationName(a)) return a;
+  Fail(what, "unknown activation '" + s + "' (relu, silu, tanh)");
+}
+
+bool LittleEndian() {
+  const uint16_t one = 1;
+  unsigned char c;
+  std::memcpy(&c, &one, 1);
+  return c == 1;
+}
+
+}  // namespace
+
+const char* ActivationName(PolicyNet::Activation a) {
+  switch (a) {
+    case PolicyNet::Activation::kRelu: return "relu";
+    case PolicyNet::Activation::kSilu: return "silu";
+    case PolicyNet::Activation::kTanh: return "tanh";
+  }
+  return "?";
+}
+
+void PolicyNet::Validate(const std::string& what) const {
+  if (obs_dim < 1 || act_dim < 1) Fail(what, "obs_dim and act_dim must be >= 1");
+  if (w.empty() || w.size() != b.size()) Fail(what, "needs >= 1 layer with one bias each");
+  int64_t in = obs_dim;
+  for (size_t l = 0; l < w.size(); ++l) {
+    const std::string layer = "layer " + std::to_string(l);
+    if (w[l].cols() != in) Fail(what, layer + " takes " + std::to_string(w[l].cols()) +
+                                          " inputs, previous gives " + std::to_string(in));
+    if (b[l].size() != w[l].rows()) Fail(what, layer + " bias size differs from its outputs");
+    if (!w[l].allFinite() || !b[l].allFinite()) Fail(what, layer + " has non-finite weights");
+    in = w[l].rows();
+  }
+  if (in != act_dim) Fail(what, "last layer gives " + std::to_string(in) + " outputs, act_dim is " +
+                                    std::to_string(act_dim));
+  if (act_scale.size() != act_dim || act_shift.size() != act_dim)
+    Fail(what, "act_scale/act_shift must have act_dim entries");
+  if (!act_scale.allFinite() || !act_shift.allFinite()) Fail(what, "non-finite action bounds");
+}
+
+void SavePolicy(const PolicyNet& net, const std::string& path) {
+  net.Validate(path);
+  if (!LittleEndian()) Fail(path, "writing needs a little-endian host");
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& w : net.w) layers.push_back({w.cols(), w.rows()});
+  const std::string header = nlohmann::json{{"format", "mbrl-policy"},
+                                            {"version", kVersion},
+                                            {"obs_dim", net.obs_dim},
+                                            {"act_dim", net.act_dim},
+                                            {"activation", ActivationName(net.activation)},
+                                            {"layers", layers}}
+                                 .dump();
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) Fail(path, "cannot open for writing");
+    const uint64_t n = header.size();
+    f.write(kMagic, sizeof(kMagic));
+    f.write(reinterpret_cast<const char*>(&n), sizeof(n));
+    f.write(header.data(), header.size());
+    auto put = [&f](const float* p, int64_t count) {
+      f.write(reinterpret_cast<const char*>(p), count * sizeof(float));
+    };
+    for (size_t l = 0; l < net.w.size(); ++l) {
+      put(net.w[l].data(), net.w[l].size());
+      put(net.b[l].data(), net.b[l].size());
+    }
+    put(net.act_scale.data(), net.act_dim);
+    put(net.act_shift.data(), net.act_dim);
+    f.flush();
+    if (!f) Fail(path, "write failed");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) Fail(path, "cannot rename " + tmp);
+}
+
+PolicyNet LoadPolicy(const std::string& path) {
+  if (!LittleEndian()) Fail(path, "reading needs a little-endian host");
+  std::ifstream f(path, std::ios::binary);
+  if (!f) Fail(path, "cannot open");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string data = ss.str();
+  size_t pos = 0;
+  auto take = [&](void* dst, size_t n, const char* item) {
+    if (data.size() - pos < n) Fail(path, std::string("truncated (reading ") + item + ")");
+    std::memcpy(dst, data.data() + pos, n);
+    pos += n;
+  };
+  char magic[8];
+  take(magic, sizeof(magic), "magic");
+  if (std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) Fail(path, "not an mbrl policy file");
+  uint64_t n = 0;
+  take(&n, sizeof(n), "header size");
+  if (n > data.size() - pos) Fail(path, "truncated (header)");
+  nlohmann::json h;
+  try {
+    h = nlohmann::json::parse(data.substr(pos, n));
+  } catch (const std::exception& e) {
+    Fail(path, std::string("bad header: ") + e.what());
+  }
+  pos += n;
+  PolicyNet net;
+  try {
+    if (h.at("format") != "mbrl-policy") Fail(path, "header format is not mbrl-policy");
+    if (h.at("version").get<int>() != kVersion)
+      Fail(path, "version " + h.at("version").dump() + " (this runtime reads 1)");
+    net.obs_dim = h.at("obs_dim").get<int>();
+    net.act_dim = h.at("act_dim").get<int>();
+    net.activation = ParseActivation(path, h.at("activation").get<std::string>());
+    for (const auto& l : h.at("layers")) {
+      const int64_t in = l.at(0).get<int64_t>(), out = l.at(1).get<int64_t>();
+      if (in < 1 || out < 1 || in > (1 << 20) || out > (1 << 20)) Fail(path, "bad layer size");
+      net.w.emplace_back(out, in);
+      net.b.emplace_back(out);
+      take(net.w.back().data(), net.w.back().size() * sizeof(float), "weights");
+      take(net.b.back().data(), net.b.back().size() * sizeof(float), "biases");
+    }
+  } catch (const nlohmann::json::exception& e) {
+    Fail(path, std::string("bad header: ") + e.what());
+  }
+  if (net.act_dim < 1 || net.act_dim > (1 << 20)) Fail(path, "bad act_dim");
+  net.act_scale.resize(net.act_dim);
+  net.act_shift.resize(net.act_dim);
+  take(net.act_scale.data(), net.act_dim * sizeof(float), "act_scale");
+  take(net.act_shift.data(), net.act_dim * sizeof(float), "act_shift");
+  if (pos != data.size()) Fail(path, std::to_string(data.size() - pos) + " trailing bytes");
+  net.Validate(path);
+  return net;
+}
+
+NativePolicy::NativePolicy(PolicyNet net) : net_(std::move(net)) {
+  net_.Validate("policy");
+  for (const auto& b : net_.b) h_.emplace_back(b.size());
+}
+
+void NativePolicy::Act(const float* obs, float* action) {
+  Eigen::Map<const Eigen::VectorXf> x(obs, net_.obs_dim);
+  const size_t last = net_.w.size() - 1;
+  for (size_t l = 0; l <= last; ++l) {
+    auto& h = h_[l];
+    if (l == 0) h.noalias() = net_.w[0] * x;
+    else h.noalias() = net_.w[l] * h_[l - 1];
+    h += net_.b[l];
+    if (l == last) break;
+    switch (net_.activation) {
+      case PolicyNet::Activation::kRelu: h = h.cwiseMax(0.f); break;
+      case PolicyNet::Activation::kSilu: h = h.array() / (1.f + (-h.array()).exp()); break;
+      case PolicyNet::Activation::kTanh: h = h.array().tanh(); break;
+    }
+  }
+  Eigen::Map<Eigen::VectorXf> a(action, net_.act_dim);
+  a = net_.act_scale.array() * h_[last].array().tanh() + net_.act_shift.array();
+}
+
+RowMatrixXf NativePolicy::ActBatch(const RowMatrixXf& obs) {
+  if (obs.cols() != net_.obs_dim)
+    throw std::runtime_error("policy: obs has " + std::to_string(obs.cols()) + " columns, needs " +
+                             std::to_string(net_.obs_dim));
+  RowMatrixXf out(obs.rows(), net_.act_dim);
+  for (int64_t i = 0; i < obs.rows(); ++i) Act(obs.row(i).data(), out.row(i).data());
+  return out;
+}
+
+}  // namespace mbrl

@@ -1,0 +1,31 @@
+#pragma once
+// Helpers shared by the test files.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace mbrl {
+
+struct Cmd {
+  int code;
+  std::string out, err;
+};
+
+// Runs a shell command, capturing stdout and stderr.
+inline Cmd Shell(const std::string& cmd) {
+  const std::string err_file = testing::TempDir() + "/mbrl_stderr.txt";
+  std::FILE* p = popen((cmd + " 2>" + err_file).c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int status = pclose(p);
+  std::ifstream e(err_file);
+  std::string err((std::istreambuf_iterator<char>(e)), std::istreambuf_iterator<char>());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err};
+}
+
+}  // namespace mbrl

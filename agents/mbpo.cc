@@ -23,6 +23,17 @@ int RolloutLength(const std::vector<int>& s, double epoch) {
   return static_cast<int>(std::floor(s[2] + f * (s[3] - s[2])));
 }
 
+void BranchedRollout(torch::Tensor obs, int steps, const ModelStepFn& step,
+                     const TerminationFn& terminated, ReplayBuffer& out) {
+  for (int t = 0; t < steps && obs.size(0) > 0; ++t) {
+    const ModelStep s = step(obs);
+    const auto done = terminated(s.next_obs);
+    out.AddBatch(Batch{obs.cpu(), s.act.cpu(), s.reward.cpu(), s.next_obs.cpu(),
+                       done.to(torch::kFloat32).cpu()});
+    obs = s.next_obs.index_select(0, (~done).nonzero().squeeze(1));
+  }
+}
+
 namespace {
 
 constexpr int64_t kRolloutChunk = 20000;  // start states per model forward (bounds memory)
@@ -115,6 +126,8 @@ class MbpoAgent : public Agent {
     ar.write("train_rng", train_gen_.get_state());
   }
 
+  std::optional<PolicyNet> Policy() const override { return sac_->Policy(); }
+
   void Load(torch::serialize::InputArchive& ar) override {
     torch::serialize::InputArchive model_ar;
     ar.read("model", model_ar);
@@ -150,20 +163,18 @@ class MbpoAgent : public Agent {
     const int k = RolloutLength(cfg_.rollout_schedule, epoch);
     const auto elites = model_->Members(model_->elites);
     const int obs_dim = model_->obs_dim();
+    const ModelStepFn step = [&](const torch::Tensor& obs) {
+      auto act = sac_->Act(obs, false, train_gen_);
+      auto perm = MemberPermutation(obs.size(0), elites.members(), train_gen_, device_);
+      auto out = SampleThroughMembers(elites, model_->Inputs(obs, act), perm, train_gen_);
+      auto next = obs + out.narrow(1, 0, obs_dim);
+      auto reward = cfg_.true_reward ? env_->Reward(obs, act, next) : out.select(1, obs_dim);
+      return ModelStep{act, next, reward};
+    };
+    const TerminationFn done = [this](const torch::Tensor& next) { return env_->Terminated(next); };
     for (int64_t done_rows = 0; done_rows < cfg_.rollout_batch; done_rows += kRolloutChunk) {
       const int64_t n = std::min<int64_t>(kRolloutChunk, cfg_.rollout_batch - done_rows);
-      auto obs = buffer.Sample(n, train_gen_).obs.to(device_);
-      for (int step = 0; step < k && obs.size(0) > 0; ++step) {
-        auto act = sac_->Act(obs, false, train_gen_);
-        auto perm = MemberPermutation(obs.size(0), elites.members(), train_gen_, device_);
-        auto out = SampleThroughMembers(elites, model_->Inputs(obs, act), perm, train_gen_);
-        auto next = obs + out.narrow(1, 0, obs_dim);
-        auto reward = cfg_.true_reward ? env_->Reward(obs, act, next) : out.select(1, obs_dim);
-        auto done = env_->Terminated(next);
-        model_buffer_.AddBatch(Batch{obs.cpu(), act.cpu(), reward.cpu(), next.cpu(),
-                                     done.to(torch::kFloat32).cpu()});
-        obs = next.index_select(0, (~done).nonzero().squeeze(1));
-      }
+      BranchedRollout(buffer.Sample(n, train_gen_).obs.to(device_), k, step, done, model_buffer_);
     }
     m->Set("rollout_length", k);
     m->Set("rollout_s", Since(t0));

@@ -1,11 +1,14 @@
 #pragma once
 /// MBPO: probabilistic ensemble + short branched model rollouts from real states + SAC trained on
 /// a mix of real and model transitions.
+#include <functional>
 #include <vector>
 
 #include "mbrl/config/config.h"
+#include "mbrl/data/replay_buffer.h"
 #include "mbrl/learners/sac.h"
 #include "mbrl/models/ensemble.h"
+#include "mbrl/models/rollout.h"
 
 namespace mbrl {
 
@@ -60,5 +63,16 @@ struct SacAgentConfig {
 
 /// Rollout length at `epoch` for schedule [min_epoch, max_epoch, min_len, max_len].
 int RolloutLength(const std::vector<int>& schedule, double epoch);
+
+/// One model step from obs [R,O]: the policy's action [R,A], sampled next obs [R,O], reward [R].
+struct ModelStep {
+  torch::Tensor act, next_obs, reward;
+};
+using ModelStepFn = std::function<ModelStep(const torch::Tensor& obs)>;
+
+/// Branched rollout of up to `steps` model steps from start states obs [N,O]: every step's
+/// transitions go to `out` with terminated = terminated(next_obs), and terminated rows stop.
+void BranchedRollout(torch::Tensor obs, int steps, const ModelStepFn& step,
+                     const TerminationFn& terminated, ReplayBuffer& out);
 
 }  // namespace mbrl

@@ -1,11 +1,15 @@
 // MBPO end to end through the shipped config on a tiny fast task, and its pieces.
 #include <gtest/gtest.h>
 
+#include <torch/torch.h>
+
 #include <filesystem>
+#include <vector>
 
 #include "agents/mbpo.h"
 #include "agents/run_config.h"
 #include "agents/trainer.h"
+#include "mbrl/data/replay_buffer.h"
 #include "mbrl/logging/metrics_writer.h"
 
 namespace mbrl {
@@ -20,6 +24,40 @@ TEST(Mbpo, RolloutLengthFollowsTheLinearSchedule) {
   EXPECT_EQ(RolloutLength(s, 500), 15);
   EXPECT_THROW(RolloutLength({1, 2, 3}, 0), Error);
   EXPECT_THROW(RolloutLength({5, 1, 1, 2}, 0), Error);
+}
+
+TEST(Mbpo, BranchedRolloutsStopAtPredictedTerminations) {
+  // obs (row id, t); the stub model steps t + 1 with action = id and reward = new t, the task
+  // terminates at t >= 3: rows starting at t = 2, 1, 0 terminate on their 1st, 2nd, 3rd step, the
+  // row at t = -10 runs all 4 steps
+  const TerminationFn terminal = [](const torch::Tensor& o) { return o.select(1, 1) >= 3; };
+  std::vector<int64_t> rows_per_step;
+  const ModelStepFn step = [&](const torch::Tensor& obs) {
+    rows_per_step.push_back(obs.size(0));
+    EXPECT_FALSE(terminal(obs).any().item<bool>()) << "stepped from a terminal state";
+    auto next = obs + torch::tensor({0.f, 1.f});
+    return ModelStep{obs.narrow(1, 0, 1).clone(), next, next.select(1, 1).clone()};
+  };
+  ReplayBuffer out(100, 2, 1);
+  const auto start = torch::tensor({{0.f, 2.f}, {1.f, 1.f}, {2.f, 0.f}, {3.f, -10.f}});
+  BranchedRollout(start, 4, step, terminal, out);
+
+  EXPECT_EQ(rows_per_step, (std::vector<int64_t>{4, 3, 2, 1}));
+  ASSERT_EQ(out.size(), 10);
+  const Batch b = out.All();
+  EXPECT_FALSE(terminal(b.obs).any().item<bool>()) << "a stored transition starts terminal";
+  EXPECT_TRUE(torch::equal(b.terminated, terminal(b.next_obs).to(torch::kFloat32)));
+  // the step's outputs stay with their rows after terminated rows drop out
+  EXPECT_TRUE(torch::equal(b.act.squeeze(1), b.obs.select(1, 0)));
+  EXPECT_TRUE(torch::equal(b.reward, b.next_obs.select(1, 1)));
+  EXPECT_TRUE(torch::equal(b.next_obs.select(1, 0), b.obs.select(1, 0)));
+  const auto id = b.obs.select(1, 0);
+  const std::vector<int64_t> steps = {1, 2, 3, 4}, dones = {1, 1, 1, 0};
+  for (int64_t r = 0; r < 4; ++r) {
+    const auto mine = id == static_cast<float>(r);
+    EXPECT_EQ(mine.sum().item<int64_t>(), steps[r]) << "row " << r;
+    EXPECT_EQ(b.terminated.masked_select(mine).sum().item<float>(), dones[r]) << "row " << r;
+  }
 }
 
 TEST(Mbpo, LearnsToBalanceFarAboveRandom) {

@@ -92,6 +92,57 @@ TEST(Ensemble, SaveLoadKeepsWeightsNormaliserAndElites) {
   EXPECT_TRUE(torch::equal(y1, y2));
 }
 
+TEST(Ensemble, BootstrapRowsDifferPerMemberAndStayFixedThroughATrainingCall) {
+  // MBPO pitfall: bootstrap indices must differ per member and stay fixed through training.
+  // The hook sees the rows [E,B] of every minibatch; an epoch's rows per member, sorted, are that
+  // member's resampled multiset.
+  auto cfg = Small();
+  cfg.hidden = 16;
+  cfg.batch_size = 64;
+  cfg.holdout = 0.2;
+  cfg.max_epochs = 4;
+  cfg.patience = 4;             // no early stop before the last epoch
+  const int64_t n_train = 240;  // 300 rows, 60 held out
+  const auto data = LinearSystem(300, 10);
+  const auto epochs_seen = [&](bool bootstrap) {
+    cfg.bootstrap = bootstrap;
+    torch::manual_seed(0);
+    Ensemble model(2, 1, cfg);
+    auto gen = at::detail::createCPUGenerator(11);
+    std::vector<std::vector<torch::Tensor>> batches(cfg.max_epochs);
+    TrainEnsemble(model, data, gen, [&](int epoch, const torch::Tensor& rows) {
+      batches.at(epoch).push_back(rows.clone());
+    });
+    std::vector<torch::Tensor> epochs;  // [E,n_train] rows in visiting order
+    for (const auto& b : batches) epochs.push_back(torch::cat(b, 1));
+    return epochs;
+  };
+
+  const auto boot = epochs_seen(true);
+  ASSERT_EQ(boot.size(), 4u);
+  ASSERT_EQ(boot[0].sizes(), torch::IntArrayRef({5, n_train}));
+  const auto multiset = std::get<0>(boot[0].sort(1));  // [E,n_train]
+  EXPECT_GE(multiset.min().item<int64_t>(), 0);
+  EXPECT_LT(multiset.max().item<int64_t>(), n_train);
+  for (size_t e = 1; e < boot.size(); ++e) {
+    // same rows (with the same repeats) every epoch, only visited in a fresh order
+    EXPECT_TRUE(torch::equal(std::get<0>(boot[e].sort(1)), multiset)) << "epoch " << e;
+    EXPECT_FALSE(torch::equal(boot[e], boot[0])) << "epoch " << e;
+  }
+  for (int64_t i = 0; i < 5; ++i) {
+    // drawn with replacement: about 1 - 1/e = 63% distinct rows
+    const auto distinct = std::get<0>(at::_unique(multiset[i])).numel();
+    EXPECT_LT(distinct, n_train * 8 / 10) << "member " << i;
+    for (int64_t j = 0; j < i; ++j)
+      EXPECT_FALSE(torch::equal(multiset[i], multiset[j])) << "members " << i << ", " << j;
+  }
+  // without bootstrap every member sees each training row once per epoch
+  const auto plain = epochs_seen(false);
+  ASSERT_EQ(plain.size(), 4u);
+  const auto all_rows = torch::arange(n_train, torch::kInt64).expand({5, n_train});
+  for (const auto& rows : plain) EXPECT_TRUE(torch::equal(std::get<0>(rows.sort(1)), all_rows));
+}
+
 TEST(Objective, RanksSequencesByModelRolloutsForEveryPropagation) {
   Ensemble model(2, 1, Small());
   auto gen = at::detail::createCPUGenerator(6);

@@ -7,6 +7,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
+#include <torch/script.h>
 #include <torch/torch.h>
 
 #include "agents/run_config.h"
@@ -15,6 +16,7 @@
 #include "mbrl/core/check.h"
 #include "mbrl/core/runtime.h"
 #include "mbrl/data/replay_buffer.h"
+#include "mbrl/export/export.h"
 #include "mbrl/learners/sac.h"
 #include "mbrl/models/ensemble.h"
 #include "mbrl/models/rollout.h"
@@ -307,12 +309,48 @@ int BenchSac(const PhaseThreads& threads, int repeats, bool tune_malloc) {
   return 0;
 }
 
+// Per-action latency of the exported policy (Hopper-shaped SAC actor, one observation per call):
+// LibTorch eager, TorchScript in C++, the native runtime. Files go to `dir` for
+// scripts/bench_export_onnx.py (ONNX Runtime and TorchScript from Python).
+int BenchExport(const std::string& dir) {
+  SetThreads(1, 1);
+  const int obs = 11, act = 3;
+  torch::manual_seed(0);
+  Sac sac(obs, act, std::vector<float>(act, -1.f), std::vector<float>(act, 1.f), SacConfig{},
+          torch::kCPU);
+  const PolicyNet net = sac->Policy();
+  for (auto f : {ExportFormat::kNative, ExportFormat::kTorchScript, ExportFormat::kOnnx})
+    WritePolicy(net, f, dir + "/policy" + ExportExtension(f));
+  auto x = torch::randn({1, obs});
+  auto module = torch::jit::load(dir + "/policy.pt");
+  NativePolicy native = NativePolicy::Load(dir + "/policy.mbrlp");
+  std::vector<float> o(x.data_ptr<float>(), x.data_ptr<float>() + obs), a(act);
+  torch::NoGradGuard ng;
+  const std::pair<const char*, std::function<void()>> cases[] = {
+      {"libtorch_eager", [&] { sac->Deterministic(x); }},
+      {"torchscript_cpp", [&] { module.forward({x}); }},
+      {"native", [&] { native.Act(o.data(), a.data()); }}};
+  std::fprintf(stderr, "%-20s %12s\n", "runtime", "us/action");
+  for (const auto& [name, fn] : cases) {
+    std::vector<double> rates;
+    for (int r = 0; r < 5; ++r) rates.push_back(Rate(0.5, fn));
+    const double us = 1e6 / Median(rates);
+    Emit({{"bench", "export_latency"}, {"runtime", name}, {"obs_dim", obs}, {"act_dim", act},
+          {"hidden", 256}, {"layers", 2}, {"us_per_action", us}});
+    std::fprintf(stderr, "%-20s %12.2f\n", name, us);
+  }
+  std::fprintf(stderr, "files in %s (ONNX: scripts/bench_export_onnx.py %s)\n", dir.c_str(),
+               dir.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int Bench(const std::vector<std::string>& args) {
   MBRL_CHECK(!args.empty(), "bench: say what to benchmark: env");
   int64_t steps = 20000, torch_threads = 0, blas_threads = -1, repeats = 5;
   bool tune_malloc = true;
+  std::string out;
   const auto number = [&](size_t& i, int64_t* out) {
     const std::string& flag = args[i];
     MBRL_CHECK(i + 1 < args.size(), flag, " needs a value");
@@ -334,6 +372,9 @@ int Bench(const std::vector<std::string>& args) {
       number(i, &blas_threads);
     } else if (args[i] == "--repeats") {
       number(i, &repeats);
+    } else if (args[i] == "--out") {
+      MBRL_CHECK(i + 1 < args.size(), "--out needs a directory");
+      out = args[++i];
     } else if (args[i] == "--no-malloc-tuning") {
       tune_malloc = false;
     } else {
@@ -347,12 +388,13 @@ int Bench(const std::vector<std::string>& args) {
                         blas_threads >= 0 ? static_cast<int>(blas_threads) : d.blas};
   };
   if (args[0] == "env") return BenchEnv(steps);
+  if (args[0] == "export") return BenchExport(out.empty() ? "/tmp/mbrl_bench_export" : out);
   if (args[0] == "planner")
     return BenchPlanner(pools(defaults.plan), static_cast<int>(repeats), tune_malloc);
   if (args[0] == "train")
     return BenchTrain(pools(defaults.train), static_cast<int>(repeats), tune_malloc);
   if (args[0] == "sac") return BenchSac(pools(defaults.update), static_cast<int>(repeats), tune_malloc);
-  throw Error("bench: unknown benchmark '" + args[0] + "' (known: env, planner, train, sac)");
+  throw Error("bench: unknown benchmark '" + args[0] + "' (known: env, planner, train, sac, export)");
 }
 
 }  // namespace mbrl

@@ -25,7 +25,7 @@ commands:
   eval <run_dir> [--episodes N]                                play the saved agent
   export <run_dir> --format torchscript|onnx|native [--out F]  write the policy for deployment
   envs                                                         list tasks
-  bench env|planner|train|sac [--threads N] [--blas-threads N]   speed benchmarks (JSON lines)
+  bench env|planner|train|sac|export [--threads N] [--blas-threads N]  speed (JSON lines)
 )";
 
 int TrainCommand(const std::vector<std::string>& args) {

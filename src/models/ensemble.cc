@@ -98,7 +98,8 @@ std::pair<torch::Tensor, torch::Tensor> EnsembleImpl::Forward(const MemberWeight
   return {mean, logvar};
 }
 
-EnsembleTrainStats TrainEnsemble(Ensemble& model, const Batch& data, torch::Generator& gen) {
+EnsembleTrainStats TrainEnsemble(Ensemble& model, const Batch& data, torch::Generator& gen,
+                                 const EnsembleBatchHook& on_batch) {
   const EnsembleConfig& cfg = model->config();
   const int64_t n = data.obs.size(0);
   MBRL_CHECK(n >= 2, "model training needs at least 2 transitions, got ", n);
@@ -153,7 +154,9 @@ EnsembleTrainStats TrainEnsemble(Ensemble& model, const Batch& data, torch::Gene
     int batches = 0;
     for (int64_t s = 0; s < n_train; s += cfg.batch_size) {
       const int64_t bsz = std::min<int64_t>(cfg.batch_size, n_train - s);
-      auto bi = shuffled.narrow(1, s, bsz).reshape({-1});
+      auto rows = shuffled.narrow(1, s, bsz);  // [E,B]
+      if (on_batch) on_batch(epoch, rows);
+      auto bi = rows.reshape({-1});
       auto xb = x_train.index_select(0, bi).view({e, bsz, -1});
       auto yb = y_train.index_select(0, bi).view({e, bsz, -1});
       auto [mean, lv] = EnsembleImpl::Forward(model->Members(), xb);

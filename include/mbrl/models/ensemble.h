@@ -5,6 +5,7 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -101,7 +102,12 @@ struct EnsembleTrainStats {
   int epochs = 0;
 };
 
+/// Observes training: called per minibatch with its epoch and the rows each member fits on,
+/// rows [E,B] (indices into the non-holdout rows).
+using EnsembleBatchHook = std::function<void(int epoch, const torch::Tensor& rows)>;
+
 /// Fits normaliser and weights on `data` (all of it; holdout split inside). Deterministic for gen.
-EnsembleTrainStats TrainEnsemble(Ensemble& model, const Batch& data, torch::Generator& gen);
+EnsembleTrainStats TrainEnsemble(Ensemble& model, const Batch& data, torch::Generator& gen,
+                                 const EnsembleBatchHook& on_batch = nullptr);
 
 }  // namespace mbrl

@@ -12,6 +12,8 @@ torch::Device ResolveDevice(const std::string& name);
 
 /// Sets torch's intra-op pool and OpenBLAS's own pool (found at run time; no-op without OpenBLAS).
 void SetThreads(int torch_threads, int blas_threads);
+/// Runs one large GEMM once per BLAS thread count (see runtime.cc); SetThreads calls it.
+void WarmUpBlas();
 /// OpenBLAS thread count, or -1 when torch does not run on OpenBLAS.
 int BlasThreads();
 

@@ -21,6 +21,8 @@ import time
 p = argparse.ArgumentParser()
 p.add_argument("--threads", type=int, default=1)
 p.add_argument("--blas-threads", type=int, default=1)
+p.add_argument("--warm-blas", action="store_true",
+               help="run one 512^3 GEMM first (as mbrl does; see docs/architecture.md)")
 p.add_argument("--repeats", type=int, default=3)
 args = p.parse_args()
 os.environ["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
@@ -29,6 +31,9 @@ import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 torch.set_num_threads(args.threads)
+if args.warm_blas:
+    _w = torch.ones(512, 512)
+    _w @ _w
 torch.manual_seed(0)
 
 

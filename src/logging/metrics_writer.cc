@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -87,6 +88,7 @@ MetricsWriter::MetricsWriter(const std::string& dir, std::vector<std::string> co
   csv_ = std::fopen(csv.c_str(), "a");
   jsonl_ = std::fopen(jsonl.c_str(), "a");
   MBRL_CHECK(csv_ && jsonl_, dir, ": cannot open metrics files");
+  events_ = std::make_unique<EventWriter>(dir);
   if (!existed || keep_episodes < 0) {
     std::string header;
     for (const auto& c : columns_) header += (header.empty() ? "" : ",") + c;
@@ -120,6 +122,14 @@ void MetricsWriter::Write(const Metrics& row) {
   std::fflush(jsonl_);
   ::fsync(fileno(csv_));
   ::fsync(fileno(jsonl_));
+  std::vector<std::pair<std::string, double>> scalars;
+  for (const auto& kv : row.items())
+    if (kv.first != "env_step") scalars.push_back(kv);
+  const double* step = row.Find("env_step");
+  events_->Scalars(scalars, step ? static_cast<int64_t>(*step) : rows_,
+                   std::chrono::duration<double>(
+                       std::chrono::system_clock::now().time_since_epoch()).count());
+  events_->Flush();
   ++rows_;
 }
 

@@ -1,11 +1,14 @@
 #pragma once
-/// metrics.csv + metrics.jsonl of a run: one row per training episode, flushed per row.
+/// metrics.csv + metrics.jsonl + TensorBoard events of a run: one row per training episode,
+/// flushed per row.
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "mbrl/core/metrics.h"
+#include "mbrl/logging/tensorboard.h"
 
 namespace mbrl {
 
@@ -19,6 +22,7 @@ class MetricsWriter {
   MetricsWriter(const MetricsWriter&) = delete;
   MetricsWriter& operator=(const MetricsWriter&) = delete;
 
+  /// Appends `row`; in TensorBoard every key but env_step is a scalar at step env_step.
   void Write(const Metrics& row);
   /// Rows already in the files (after the resume cut).
   int64_t rows() const { return rows_; }
@@ -27,6 +31,7 @@ class MetricsWriter {
   std::vector<std::string> columns_;
   std::FILE* csv_ = nullptr;
   std::FILE* jsonl_ = nullptr;
+  std::unique_ptr<EventWriter> events_;
   int64_t rows_ = 0;
 };
 

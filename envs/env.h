@@ -45,8 +45,9 @@ class Env {
 struct EnvOptions {
   std::string xml;    // MJCF path replacing the built-in model ("" = built-in)
   int max_steps = 0;  // episode length (0 = task default)
-  /// Prepends the step's mean forward velocity dx/dt to the observation (tasks whose reward is
-  /// forward progress), so the batched reward is exact on predicted observations.
+  /// Prepends the forward velocity the reward uses to the observation (tasks whose reward is
+  /// forward progress: the step's mean dx/dt; dmc_* tasks: the centre-of-mass x velocity after
+  /// the step), so the batched reward is exact on predicted observations.
   bool velocity_obs = false;
 };
 

@@ -77,6 +77,10 @@ int MujocoEnv::WarningCount() const {
   return n;
 }
 
+double MujocoEnv::ForwardVelocity(double x_before) const {
+  return (d_->qpos[0] - x_before) / spec_.dt;
+}
+
 torch::Tensor MujocoEnv::MakeObs() const {
   auto obs = torch::empty({spec_.obs_dim}, torch::kFloat32);
   float* out = obs.data_ptr<float>();
@@ -91,7 +95,7 @@ torch::Tensor MujocoEnv::Reset(uint64_t seed) {
   ResetModel();
   mj_forward(m_, d_);
   steps_ = 0;
-  velocity_ = 0;
+  velocity_ = ForwardVelocity(d_->qpos[0]);
   return MakeObs();
 }
 
@@ -107,9 +111,10 @@ StepResult MujocoEnv::Step(const torch::Tensor& action) {
   }
   const double x_before = d_->qpos[0];
   for (int k = 0; k < frame_skip_; ++k) mj_step(m_, d_);
+  if (finish_with_step1_) mj_step1(m_, d_);
   if (need_rne_post_) mj_rnePostConstraint(m_, d_);
   ++steps_;
-  velocity_ = (d_->qpos[0] - x_before) / spec_.dt;
+  velocity_ = ForwardVelocity(x_before);
   StepResult r;
   r.obs = MakeObs();
   r.reward = StepReward(act_.data(), x_before, &r.terminated);

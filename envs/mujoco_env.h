@@ -42,6 +42,9 @@ class MujocoEnv : public Env {
   virtual void Observe(float* out) const = 0;
   /// Reward and termination of the step just taken. `x_before` is qpos[0] before the step.
   virtual double StepReward(const float* act, double x_before, bool* terminated) const = 0;
+  /// The forward velocity that velocity_obs prepends, after a step (and after Reset, with
+  /// x_before = qpos[0]). Default: the step's mean dx/dt of qpos[0].
+  virtual double ForwardVelocity(double x_before) const;
 
   std::mt19937_64& rng() { return rng_; }
   double Uniform(double a) { return std::uniform_real_distribution<double>(-a, a)(rng_); }
@@ -52,6 +55,12 @@ class MujocoEnv : public Env {
 
   /// Calls mj_rnePostConstraint after stepping (tasks that observe cfrc_ext).
   bool need_rne_post_ = false;
+  /// Calls mj_step1 after the frame_skip mj_steps (dm_control's step), so positions, site/geom
+  /// poses and position/velocity sensors match the new qpos/qvel; touch keeps the last substep's.
+  bool finish_with_step1_ = false;
+
+  /// For tasks that set model fields at reset (e.g. a target's geom_pos).
+  mjModel* mutable_model() { return m_; }
 
  private:
   torch::Tensor MakeObs() const;

@@ -22,6 +22,14 @@ const std::map<std::string, Factory>& Table() {
       {"reacher", MakeReacher},
       {"pusher", MakePusher},
       {"swimmer", MakeSwimmer},
+      {"dmc_cartpole_swingup", MakeDmcCartpoleSwingup},
+      {"dmc_cartpole_balance", MakeDmcCartpoleBalance},
+      {"dmc_pendulum_swingup", MakeDmcPendulumSwingup},
+      {"dmc_cheetah_run", MakeDmcCheetahRun},
+      {"dmc_walker_walk", MakeDmcWalkerWalk},
+      {"dmc_reacher_easy", MakeDmcReacherEasy},
+      {"dmc_finger_spin", MakeDmcFingerSpin},
+      {"dmc_cup_catch", MakeDmcCupCatch},
   };
   return table;
 }

@@ -17,5 +17,14 @@ std::unique_ptr<Env> MakeAnt(const EnvOptions& options);
 std::unique_ptr<Env> MakeReacher(const EnvOptions& options);
 std::unique_ptr<Env> MakePusher(const EnvOptions& options);
 std::unique_ptr<Env> MakeSwimmer(const EnvOptions& options);
+// DMC-style tasks (shared/TASKS-DMC.md): 1000 steps, reward in [0, 1], no termination
+std::unique_ptr<Env> MakeDmcCartpoleSwingup(const EnvOptions& options);
+std::unique_ptr<Env> MakeDmcCartpoleBalance(const EnvOptions& options);
+std::unique_ptr<Env> MakeDmcPendulumSwingup(const EnvOptions& options);
+std::unique_ptr<Env> MakeDmcCheetahRun(const EnvOptions& options);
+std::unique_ptr<Env> MakeDmcWalkerWalk(const EnvOptions& options);
+std::unique_ptr<Env> MakeDmcReacherEasy(const EnvOptions& options);
+std::unique_ptr<Env> MakeDmcFingerSpin(const EnvOptions& options);
+std::unique_ptr<Env> MakeDmcCupCatch(const EnvOptions& options);
 
 }  // namespace mbrl

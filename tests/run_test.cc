@@ -34,12 +34,6 @@ std::string Train(const std::vector<std::string>& overrides, const std::string& 
   return mbrl::Train(cfg, resolved, resume);
 }
 
-std::vector<double> Column(const std::string& dir, const std::string& key) {
-  std::vector<double> v;
-  for (const auto& row : ReadMetricsJsonl(dir + "/metrics.jsonl")) v.push_back(*row.Find(key));
-  return v;
-}
-
 TEST(Run, DirectoryLayoutMetricsDatasetCheckpoint) {
   const std::string runs = Runs("layout");
   const std::string dir = Train({"runs_dir=" + runs, "seed=4", "total_env_steps=1000",

@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
+
+#include "mbrl/logging/metrics_writer.h"
 
 namespace mbrl {
 
@@ -26,6 +29,13 @@ inline Cmd Shell(const std::string& cmd) {
   std::ifstream e(err_file);
   std::string err((std::istreambuf_iterator<char>(e)), std::istreambuf_iterator<char>());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err};
+}
+
+// One metrics.jsonl column of a run directory.
+inline std::vector<double> Column(const std::string& dir, const std::string& key) {
+  std::vector<double> v;
+  for (const auto& row : ReadMetricsJsonl(dir + "/metrics.jsonl")) v.push_back(*row.Find(key));
+  return v;
 }
 
 }  // namespace mbrl

@@ -1,0 +1,71 @@
+// DMC cheetah run (shared/TASKS-DMC.md section 6): obs [qpos[1:9], qvel[0:9]] (17); r = clip(vx /
+// 10, 0, 1) with vx the x velocity of the whole cheetah's centre of mass (torso subtreelinvel)
+// after the step. 1000 steps of 0.01 s, no termination. Reset: leg joints ~ U(their ranges), then
+// 200 physics steps with ctrl = 0 to settle, then time := 0. vx is not in the observation: with
+// env.velocity_obs (obs[0] = vx) the batched reward is exact, else it uses the torso's rootx
+// velocity qvel[0] (obs[8]), an approximation (docs/tasks-dmc.md).
+#include <algorithm>
+
+#include "envs/mujoco_env.h"
+#include "envs/tasks.h"
+#include "envs/tolerance.h"
+#include "mbrl/core/check.h"
+
+namespace mbrl {
+namespace {
+
+constexpr double kRunSpeed = 10;
+constexpr int kSettleSteps = 200;
+
+class DmcCheetah : public MujocoEnv {
+ public:
+  explicit DmcCheetah(const EnvOptions& o)
+      : MujocoEnv("dmc_cheetah_run", "dmc_cheetah.xml", o, 1, 1000, 17, true) {
+    const int s = mj_name2id(model(), mjOBJ_SENSOR, "torso_subtreelinvel");
+    MBRL_CHECK(s >= 0 && model()->nq == 9 && model()->nv == 9 && model()->nu == 6, spec().name,
+               ": MJCF needs sensor 'torso_subtreelinvel', nq = nv = 9 and 6 actuators");
+    vel_adr_ = model()->sensor_adr[s];
+    finish_with_step1_ = true;
+  }
+
+  torch::Tensor Reward(const torch::Tensor&, const torch::Tensor&,
+                       const torch::Tensor& next_obs) const override {
+    auto vx = next_obs.select(-1, off() ? 0 : 8);
+    return Tolerance(vx, kRunSpeed, INFINITY, kRunSpeed, Sigmoid::kLinear, 0);
+  }
+  torch::Tensor Terminated(const torch::Tensor& next_obs) const override {
+    return torch::zeros({next_obs.size(0)}, next_obs.options().dtype(torch::kBool));
+  }
+
+ protected:
+  void ResetModel() override {
+    const mjModel* m = model();
+    for (int j = 0; j < m->njnt; ++j) {
+      if (!m->jnt_limited[j]) continue;
+      const double lo = m->jnt_range[2 * j], hi = m->jnt_range[2 * j + 1];
+      data()->qpos[m->jnt_qposadr[j]] = std::uniform_real_distribution<double>(lo, hi)(rng());
+    }
+    for (int i = 0; i < kSettleSteps; ++i) mj_step(m, data());
+    data()->time = 0;
+  }
+  void Observe(float* out) const override {
+    for (int i = 1; i < 9; ++i) *out++ = static_cast<float>(data()->qpos[i]);
+    for (int i = 0; i < 9; ++i) *out++ = static_cast<float>(data()->qvel[i]);
+  }
+  double StepReward(const float*, double, bool* terminated) const override {
+    *terminated = false;
+    return Tolerance(ForwardVelocity(0), kRunSpeed, INFINITY, kRunSpeed, Sigmoid::kLinear, 0);
+  }
+  double ForwardVelocity(double) const override { return data()->sensordata[vel_adr_]; }
+
+ private:
+  int vel_adr_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Env> MakeDmcCheetahRun(const EnvOptions& options) {
+  return std::make_unique<DmcCheetah>(options);
+}
+
+}  // namespace mbrl

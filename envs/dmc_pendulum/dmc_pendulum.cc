@@ -1,0 +1,56 @@
+// DMC pendulum swingup (shared/TASKS-DMC.md section 10): obs [cos th, sin th, thdot] (3), th = 0
+// upright; r = 1 if cos th >= cos 8 deg else 0 (a function of the observation: the batched
+// reward is exact). 1000 steps of 0.02 s, no termination; starts at th ~ U(-pi, pi) at rest.
+#include <cmath>
+
+#include "envs/mujoco_env.h"
+#include "envs/tasks.h"
+#include "envs/tolerance.h"
+#include "mbrl/core/check.h"
+
+namespace mbrl {
+namespace {
+
+const double kCosBound = std::cos(8 * M_PI / 180);
+
+class DmcPendulum : public MujocoEnv {
+ public:
+  explicit DmcPendulum(const EnvOptions& o)
+      : MujocoEnv("dmc_pendulum_swingup", "dmc_pendulum.xml", o, 1, 1000, 3, false) {
+    pole_ = mj_name2id(model(), mjOBJ_BODY, "pole");
+    MBRL_CHECK(pole_ >= 0 && model()->nq == 1 && model()->nu == 1, spec().name,
+               ": MJCF needs body 'pole', nq = 1 and one actuator");
+    finish_with_step1_ = true;
+  }
+
+  torch::Tensor Reward(const torch::Tensor&, const torch::Tensor&,
+                       const torch::Tensor& next_obs) const override {
+    return Tolerance(next_obs.select(-1, 0), kCosBound, 1);
+  }
+  torch::Tensor Terminated(const torch::Tensor& next_obs) const override {
+    return torch::zeros({next_obs.size(0)}, next_obs.options().dtype(torch::kBool));
+  }
+
+ protected:
+  void ResetModel() override { data()->qpos[0] = Uniform(M_PI); }
+  void Observe(float* out) const override {
+    const double* r = data()->xmat + 9 * pole_;
+    *out++ = static_cast<float>(r[8]), *out++ = static_cast<float>(r[2]);  // zz, xz
+    *out++ = static_cast<float>(data()->qvel[0]);
+  }
+  double StepReward(const float*, double, bool* terminated) const override {
+    *terminated = false;
+    return Tolerance(data()->xmat[9 * pole_ + 8], kCosBound, 1);
+  }
+
+ private:
+  int pole_ = -1;
+};
+
+}  // namespace
+
+std::unique_ptr<Env> MakeDmcPendulumSwingup(const EnvOptions& options) {
+  return std::make_unique<DmcPendulum>(options);
+}
+
+}  // namespace mbrl

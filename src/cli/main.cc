@@ -7,15 +7,21 @@
 #include <vector>
 
 #include <c10/util/Exception.h>
+#include <glob.h>
+
+#include <filesystem>
+#include <sstream>
 
 #include "agents/run_config.h"
 #include "agents/trainer.h"
 #include "envs/env.h"
+#include "mbrl/analysis/compare.h"
 #include "mbrl/core/check.h"
 #include "src/cli/commands.h"
 
 namespace mbrl {
 namespace {
+namespace fs = std::filesystem;
 
 constexpr const char* kUsage = R"(usage: mbrl <command> [args]
 
@@ -24,6 +30,8 @@ commands:
   train --resume <run_dir> [key.path=value ...]                continue a stopped run
   eval <run_dir> [--episodes N]                                play the saved agent
   export <run_dir> --format torchscript|onnx|native [--out F]  write the policy for deployment
+  compare <run dirs, sweep dirs or globs> [--out DIR] [--budgets S1,S2,...]
+                                                               report across seeds and agents
   envs                                                         list tasks
   bench env|planner|train|sac|export [--threads N] [--blas-threads N]  speed (JSON lines)
 )";
@@ -114,6 +122,60 @@ int ExportCommand(const std::vector<std::string>& args) {
   return 0;
 }
 
+int CompareCommand(const std::vector<std::string>& args) {
+  std::string out = "compare_report";
+  std::vector<int64_t> budgets;
+  std::vector<RunData> runs;
+  auto add = [&](const fs::path& dir) {
+    if (fs::exists(dir / "config.json") && fs::exists(dir / "metrics.jsonl")) {
+      runs.push_back(LoadRun(dir.string()));
+      return true;
+    }
+    return false;
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--out" || args[i] == "--budgets") {
+      MBRL_CHECK(i + 1 < args.size(), args[i], " needs a value");
+      if (args[i] == "--out") {
+        out = args[++i];
+        continue;
+      }
+      std::stringstream ss(args[++i]);
+      for (std::string b; std::getline(ss, b, ',');) {
+        size_t used = 0;
+        try {
+          budgets.push_back(std::stoll(b, &used));
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        MBRL_CHECK(used == b.size() && used > 0, "--budgets: expected steps like 10000,50000, got '",
+                   args[i], "'");
+      }
+      continue;
+    }
+    MBRL_CHECK(args[i].rfind("--", 0) != 0, "compare: unknown option '", args[i], "'");
+    glob_t g{};
+    MBRL_CHECK(glob(args[i].c_str(), GLOB_NOCHECK, nullptr, &g) == 0, "compare: bad pattern '",
+               args[i], "'");
+    for (size_t k = 0; k < g.gl_pathc; ++k) {
+      const fs::path p = g.gl_pathv[k];
+      MBRL_CHECK(fs::is_directory(p), p.string(), ": no such run directory");
+      if (add(p)) continue;
+      const size_t before = runs.size();  // a sweep or runs directory: its run directories
+      for (auto it = fs::recursive_directory_iterator(p); it != fs::recursive_directory_iterator();
+           ++it)
+        if (it->is_directory() && add(it->path())) it.disable_recursion_pending();
+      MBRL_CHECK(runs.size() > before, p.string(), ": holds no run directories");
+    }
+    globfree(&g);
+  }
+  MBRL_CHECK(!runs.empty(), "compare: give run directories (or sweep directories, or globs)");
+  const size_t n = runs.size();
+  WriteCompareReport(GroupRuns(std::move(runs)), out, budgets);
+  std::cout << n << " runs -> " << out << "/report.md" << std::endl;
+  return 0;
+}
+
 int Envs() {
   std::printf("%-26s %5s %5s %8s %8s  %s\n", "task", "obs", "act", "dt", "steps", "action bounds");
   for (const auto& name : EnvNames()) {
@@ -142,6 +204,7 @@ int main(int argc, char** argv) {
     if (cmd == "train") return mbrl::TrainCommand(args);
     if (cmd == "eval") return mbrl::EvalCommand(args);
     if (cmd == "export") return mbrl::ExportCommand(args);
+    if (cmd == "compare") return mbrl::CompareCommand(args);
     if (cmd == "envs") return mbrl::Envs();
     if (cmd == "bench") return mbrl::Bench(args);
     std::fprintf(stderr, "mbrl: error: unknown command '%s' (see mbrl --help)\n", cmd.c_str());

@@ -1,0 +1,294 @@
+#include "mbrl/analysis/compare.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "mbrl/core/check.h"
+#include "mbrl/logging/metrics_writer.h"
+
+namespace mbrl {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// config keys that differ between seeds of one experiment, not between experiments
+const std::set<std::string> kRunLocal = {"seed", "runs_dir", "progress", "device",
+                                         "checkpoint_every", "total_env_steps"};
+
+void Flatten(const nlohmann::json& j, const std::string& prefix,
+             std::map<std::string, std::string>* out) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) Flatten(v, prefix.empty() ? k : prefix + "." + k, out);
+  } else {
+    (*out)[prefix] = j.dump();
+  }
+}
+
+std::string Fmt(double v, int digits = 1) {
+  if (std::isnan(v)) return "—";
+  char b[64];
+  std::snprintf(b, sizeof(b), "%.*f", digits, v);
+  return b;
+}
+
+std::string Name(const Group& g) {
+  return g.agent + (g.label.empty() ? "" : " [" + g.label + "]");
+}
+
+const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+                         "#e377c2", "#17becf"};
+
+// Learning curves of the groups of one task: mean over seeds with a 95 % bootstrap band.
+std::string CurveSvg(const std::string& task, const std::vector<const Group*>& groups,
+                     const std::vector<int64_t>& grid) {
+  const double W = 640, H = 400, L = 60, R = 20, T = 30, B = 45;
+  struct Line {
+    std::vector<double> mean, lo, hi;
+  };
+  std::vector<Line> lines;
+  double ymin = INFINITY, ymax = -INFINITY;
+  for (const Group* g : groups) {
+    Line line;
+    for (int64_t s : grid) {
+      std::vector<double> v;
+      for (const auto& r : g->runs)
+        if (double x = ScoreAt(r, s); !std::isnan(x)) v.push_back(x);
+      const Interval ci = v.empty() ? Interval{kNaN, kNaN} : StratifiedBootstrapCi({v}, Mean);
+      line.mean.push_back(v.empty() ? kNaN : Mean(v));
+      line.lo.push_back(ci.lo);
+      line.hi.push_back(ci.hi);
+      if (!v.empty()) ymin = std::min(ymin, ci.lo), ymax = std::max(ymax, ci.hi);
+    }
+    lines.push_back(line);
+  }
+  if (!(ymax > ymin)) ymin = 0, ymax = 1;
+  const double xmax = static_cast<double>(std::max<int64_t>(1, grid.back()));
+  auto X = [&](double s) { return L + (W - L - R) * s / xmax; };
+  auto Y = [&](double y) { return H - B - (H - T - B) * (y - ymin) / (ymax - ymin); };
+  std::ostringstream o;
+  o << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H
+    << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n"
+    << "<text x='" << W / 2 << "' y='18' text-anchor='middle' font-size='14'>" << task << "</text>\n"
+    << "<line x1='" << L << "' y1='" << H - B << "' x2='" << W - R << "' y2='" << H - B
+    << "' stroke='black'/><line x1='" << L << "' y1='" << T << "' x2='" << L << "' y2='" << H - B
+    << "' stroke='black'/>\n";
+  for (int i = 0; i <= 4; ++i) {
+    const double y = ymin + (ymax - ymin) * i / 4, s = xmax * i / 4;
+    o << "<text x='" << L - 5 << "' y='" << Y(y) + 4 << "' text-anchor='end'>" << Fmt(y, 0)
+      << "</text><text x='" << X(s) << "' y='" << H - B + 16 << "' text-anchor='middle'>"
+      << Fmt(s, 0) << "</text>\n";
+  }
+  o << "<text x='" << (L + W - R) / 2 << "' y='" << H - 8 << "' text-anchor='middle'>env steps</text>\n";
+  for (size_t k = 0; k < lines.size(); ++k) {
+    const char* c = kColors[k % 8];
+    std::string band, top, bottom, path;
+    for (size_t i = 0; i < grid.size(); ++i) {
+      if (std::isnan(lines[k].mean[i])) continue;
+      const std::string x = Fmt(X(static_cast<double>(grid[i])), 1);
+      top += x + "," + Fmt(Y(lines[k].hi[i]), 1) + " ";
+      bottom = x + "," + Fmt(Y(lines[k].lo[i]), 1) + " " + bottom;
+      path += x + "," + Fmt(Y(lines[k].mean[i]), 1) + " ";
+    }
+    o << "<polygon points='" << top << bottom << "' fill='" << c << "' fill-opacity='0.2'/>\n"
+      << "<polyline points='" << path << "' fill='none' stroke='" << c << "' stroke-width='2'/>\n"
+      << "<text x='" << L + 10 << "' y='" << T + 14 * (k + 1) << "' fill='" << c << "'>"
+      << Name(*groups[k]) << " (" << groups[k]->runs.size() << " seeds)</text>\n";
+  }
+  o << "</svg>\n";
+  return o.str();
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream f(path);
+  MBRL_CHECK(f.good(), path, ": cannot write");
+  f << text;
+}
+
+}  // namespace
+
+double Mean(const std::vector<double>& x) {
+  double s = 0;
+  for (double v : x) s += v;
+  return x.empty() ? kNaN : s / x.size();
+}
+
+double Iqm(std::vector<double> x) {
+  if (x.empty()) return kNaN;
+  std::sort(x.begin(), x.end());
+  const size_t cut = x.size() / 4;
+  return Mean(std::vector<double>(x.begin() + cut, x.end() - cut));
+}
+
+Interval StratifiedBootstrapCi(const std::vector<std::vector<double>>& strata,
+                               const std::function<double(const std::vector<double>&)>& aggregate,
+                               double confidence, int reps, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<double> stats, sample;
+  for (int r = 0; r < reps; ++r) {
+    sample.clear();
+    for (const auto& s : strata) {
+      std::uniform_int_distribution<size_t> pick(0, s.size() - 1);
+      for (size_t i = 0; i < s.size(); ++i) sample.push_back(s[pick(rng)]);
+    }
+    stats.push_back(aggregate(sample));
+  }
+  std::sort(stats.begin(), stats.end());
+  const double a = (1 - confidence) / 2;
+  auto q = [&](double p) {  // linear interpolation between order statistics
+    const double pos = p * (stats.size() - 1);
+    const size_t i = static_cast<size_t>(pos);
+    return i + 1 < stats.size() ? stats[i] + (pos - i) * (stats[i + 1] - stats[i]) : stats[i];
+  };
+  return {q(a), q(1 - a)};
+}
+
+RunData LoadRun(const std::string& dir) {
+  RunData r;
+  r.dir = dir;
+  std::ifstream f(dir + "/config.json");
+  MBRL_CHECK(f.good(), dir, ": not a run directory (no config.json)");
+  nlohmann::json cfg;
+  try {
+    cfg = nlohmann::json::parse(f);
+  } catch (const std::exception& e) {
+    throw Error(dir + "/config.json: " + e.what());
+  }
+  Flatten(cfg, "", &r.config);
+  r.agent = cfg.value("agent", "?");
+  r.task = cfg.contains("env") ? cfg["env"].value("name", "?") : "?";
+  const auto rows = ReadMetricsJsonl(dir + "/metrics.jsonl");
+  for (const auto& row : rows) r.eval = r.eval || row.Find("eval_return");
+  for (const auto& row : rows) {
+    const double* step = row.Find("env_step");
+    const double* v = row.Find(r.eval ? "eval_return" : "return");
+    if (const double* w = row.Find("wall_time")) r.wall_time = *w;
+    if (!step || !v || std::isnan(*v)) continue;
+    r.steps.push_back(static_cast<int64_t>(*step));
+    r.score.push_back(*v);
+  }
+  return r;
+}
+
+std::vector<Group> GroupRuns(std::vector<RunData> runs) {
+  std::map<std::pair<std::string, std::string>, std::vector<RunData>> by_task;
+  for (auto& r : runs) by_task[{r.agent, r.task}].push_back(std::move(r));
+  std::vector<Group> groups;
+  for (auto& [key, rs] : by_task) {
+    std::set<std::string> differing;  // config keys whose values differ between these runs
+    for (const auto& r : rs)
+      for (const auto& [k, v] : r.config)
+        if (!kRunLocal.count(k) && k.rfind("threads.", 0) != 0)
+          for (const auto& o : rs) {
+            auto it = o.config.find(k);
+            if (it == o.config.end() || it->second != v) differing.insert(k);
+          }
+    std::map<std::string, std::vector<RunData>> by_label;
+    for (auto& r : rs) {
+      std::string label;
+      for (const auto& k : differing) {
+        auto it = r.config.find(k);
+        label += (label.empty() ? "" : ", ") + k + "=" + (it == r.config.end() ? "-" : it->second);
+      }
+      by_label[label].push_back(std::move(r));
+    }
+    for (auto& [label, members] : by_label)
+      groups.push_back({key.first, key.second, label, std::move(members)});
+  }
+  return groups;
+}
+
+double ScoreAt(const RunData& run, int64_t step) {
+  const size_t end = std::upper_bound(run.steps.begin(), run.steps.end(), step) - run.steps.begin();
+  if (end == 0) return kNaN;
+  const size_t k = run.eval ? 1 : 5, begin = end > k ? end - k : 0;
+  return Mean(std::vector<double>(run.score.begin() + begin, run.score.begin() + end));
+}
+
+void WriteCompareReport(const std::vector<Group>& groups, const std::string& out_dir,
+                        std::vector<int64_t> budgets) {
+  MBRL_CHECK(!groups.empty(), "compare: no runs");
+  fs::create_directories(out_dir);
+  std::map<std::string, std::vector<const Group*>> by_task;
+  for (const auto& g : groups) by_task[g.task].push_back(&g);
+  std::ostringstream md, csv, svgs;
+  md << "# Comparison\n\nScores: the evaluation return when runs evaluate, else the mean of the "
+        "last 5 training returns. Final = each run's score at the last env step every run of its "
+        "group reached. CIs: 95 % percentile bootstrap over seeds (2000 resamples).\n\n";
+  csv << "task,agent,config,seeds,final_step,final_mean,final_mean_lo,final_mean_hi,final_iqm,"
+         "final_iqm_lo,final_iqm_hi,wall_time_s,steps_per_s\n";
+  for (const auto& [task, gs] : by_task) {
+    int64_t horizon = 0;  // the longest step all runs of some group reached
+    for (const Group* g : gs) {
+      int64_t common = INT64_MAX;
+      for (const auto& r : g->runs) common = std::min(common, r.steps.empty() ? 0 : r.steps.back());
+      horizon = std::max(horizon, common);
+    }
+    std::vector<int64_t> grid;
+    for (int i = 1; i <= 40; ++i) grid.push_back(horizon * i / 40);
+    const std::string svg_name = "curves_" + task + ".svg";
+    const std::string svg = CurveSvg(task, gs, grid);
+    WriteFile(out_dir + "/" + svg_name, svg);
+    svgs << "<h2>" << task << "</h2>\n" << svg;
+    md << "## " << task << "\n\n![learning curves](" << svg_name << ")\n\n";
+    std::vector<int64_t> cols = budgets;
+    if (cols.empty()) cols = {horizon / 4, horizon / 2, horizon};
+    md << "| agent | config | seeds | final step | final mean [95 % CI] | final IQM [95 % CI] |";
+    for (auto b : cols) md << " mean at " << b << " |";
+    md << " wall-clock (s) | env steps/s |\n|---|---|---:|---:|---:|---:|";
+    for (size_t i = 0; i < cols.size(); ++i) md << "---:|";
+    md << "---:|---:|\n";
+    for (const Group* g : gs) {
+      int64_t final_step = INT64_MAX;
+      for (const auto& r : g->runs) final_step = std::min(final_step, r.steps.empty() ? 0 : r.steps.back());
+      std::vector<double> final_scores;
+      double wall = 0, rate = 0;
+      for (const auto& r : g->runs) {
+        if (double x = ScoreAt(r, final_step); !std::isnan(x)) final_scores.push_back(x);
+        wall += r.wall_time / g->runs.size();
+        if (r.wall_time > 0 && !r.steps.empty()) rate += r.steps.back() / r.wall_time / g->runs.size();
+      }
+      Interval mci{kNaN, kNaN}, ici{kNaN, kNaN};
+      if (!final_scores.empty()) {
+        mci = StratifiedBootstrapCi({final_scores}, Mean);
+        ici = StratifiedBootstrapCi({final_scores}, Iqm);
+      }
+      md << "| " << g->agent << " | " << (g->label.empty() ? "" : g->label) << " | "
+         << g->runs.size() << " | " << final_step << " | " << Fmt(Mean(final_scores)) << " ["
+         << Fmt(mci.lo) << ", " << Fmt(mci.hi) << "] | " << Fmt(Iqm(final_scores)) << " ["
+         << Fmt(ici.lo) << ", " << Fmt(ici.hi) << "] |";
+      for (auto b : cols) {
+        std::vector<double> v;
+        for (const auto& r : g->runs)
+          if (double x = ScoreAt(r, b); !std::isnan(x)) v.push_back(x);
+        md << " " << Fmt(Mean(v)) << " |";
+      }
+      md << " " << Fmt(wall, 0) << " | " << Fmt(rate, 1) << " |\n";
+      std::string label = g->label;
+      std::replace(label.begin(), label.end(), '"', '\'');
+      csv << task << "," << g->agent << ",\"" << label << "\"," << g->runs.size() << ","
+          << final_step << "," << Mean(final_scores) << "," << mci.lo << "," << mci.hi << ","
+          << Iqm(final_scores) << "," << ici.lo << "," << ici.hi << "," << wall << "," << rate
+          << "\n";
+    }
+    md << "\nRuns:\n";
+    for (const Group* g : gs)
+      for (const auto& r : g->runs) md << "- " << Name(*g) << ": `" << r.dir << "`\n";
+    md << "\n";
+  }
+  WriteFile(out_dir + "/report.md", md.str());
+  WriteFile(out_dir + "/summary.csv", csv.str());
+  WriteFile(out_dir + "/report.html",
+            "<!doctype html><html><head><meta charset='utf-8'><title>mbrl compare</title></head>"
+            "<body style='font-family:sans-serif'><h1>Comparison</h1><p>Tables: report.md, "
+            "summary.csv</p>\n" + svgs.str() + "</body></html>\n");
+}
+
+}  // namespace mbrl

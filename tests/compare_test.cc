@@ -112,3 +112,45 @@ TEST(Compare, ReportOnSyntheticRuns) {
 
 }  // namespace
 }  // namespace mbrl
+
+namespace mbrl {
+namespace {
+
+TEST(Sweep, LocalGridRunsEveryJobAndCompareReadsIt) {
+  const std::string root = testing::TempDir() + "/mbrl_sweep";
+  fs::remove_all(root);
+  const std::string bin = MBRL_BINARY, cfg = MBRL_SOURCE_DIR "/configs/random_cartpole.json";
+  auto r = Shell(bin + " sweep " + cfg + " --seeds 0-1 --set env.name=cartpole_swingup,inverted_pendulum"
+                 " --set total_env_steps=400 --parallel 2 --out " + root + "/s");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("4/4 jobs completed"), std::string::npos) << r.out;
+  int runs = 0;
+  for (const auto& e : fs::directory_iterator(root + "/s/runs")) {
+    ++runs;
+    EXPECT_TRUE(fs::exists(e.path() / "metrics.jsonl")) << e.path();
+  }
+  EXPECT_EQ(runs, 4);
+  r = Shell(bin + " compare " + root + "/s --out " + root + "/report");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream csv(root + "/report/summary.csv");
+  std::string line;
+  int groups = -1;  // header
+  while (std::getline(csv, line)) ++groups;
+  EXPECT_EQ(groups, 2);  // one per task, 2 seeds each
+  // Slurm: a job array script, checked but not submitted
+  r = Shell(bin + " sweep " + cfg + " --seeds 0-2 --slurm --dry-run --partition debug --out " +
+            root + "/slurm");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream sb(root + "/slurm/sweep.sbatch");
+  const std::string script((std::istreambuf_iterator<char>(sb)), std::istreambuf_iterator<char>());
+  EXPECT_NE(script.find("#SBATCH --array=0-2"), std::string::npos) << script;
+  EXPECT_NE(script.find("#SBATCH --partition=debug"), std::string::npos) << script;
+  // bad keys fail before any job starts
+  r = Shell(bin + " sweep " + cfg + " --set no.such_key=1 --out " + root + "/bad");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("no"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(root + "/bad/runs"));
+}
+
+}  // namespace
+}  // namespace mbrl

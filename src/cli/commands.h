@@ -7,4 +7,7 @@ namespace mbrl {
 /// `mbrl bench <what>`: JSON lines on stdout plus a readable table on stderr.
 int Bench(const std::vector<std::string>& args);
 
+/// `mbrl sweep <config> --seeds 0-4 [--set k=v1,v2 ...] [--parallel N] [--slurm ...]`.
+int Sweep(const std::vector<std::string>& args);
+
 }  // namespace mbrl

@@ -29,9 +29,13 @@ commands:
   train <config.json> [key.path=value ...] [--print-config]   train a new run
   train --resume <run_dir> [key.path=value ...]                continue a stopped run
   eval <run_dir> [--episodes N]                                play the saved agent
+       [--video out.gif|out.mp4 [--width W] [--height H]]     ...and render it (mp4: ffmpeg)
   export <run_dir> --format torchscript|onnx|native [--out F]  write the policy for deployment
   compare <run dirs, sweep dirs or globs> [--out DIR] [--budgets S1,S2,...]
                                                                report across seeds and agents
+  sweep <config> --seeds 0-4 [--set k=v1,v2 ...] [--parallel N] [--out DIR]
+        [--slurm [--partition P] [--time T] [--cpus C]] [--dry-run]
+                                                               a grid of runs, local or Slurm
   envs                                                         list tasks
   bench env|planner|train|sac|export [--threads N] [--blas-threads N]  speed (JSON lines)
 )";
@@ -76,18 +80,32 @@ int TrainCommand(const std::vector<std::string>& args) {
 int EvalCommand(const std::vector<std::string>& args) {
   std::string dir;
   int episodes = 5;
+  VideoOptions video;
+  // the positive integer after flag args[i]
+  auto positive = [&args](size_t* i) {
+    const std::string& flag = args[*i];
+    MBRL_CHECK(*i + 1 < args.size(), flag, " needs a number");
+    const std::string& v = args[++*i];
+    size_t used = 0;
+    int n = 0;
+    try {
+      n = std::stoi(v, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    MBRL_CHECK(used == v.size() && n >= 1, flag, ": expected a positive integer, got '", v, "'");
+    return n;
+  };
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--episodes") {
-      MBRL_CHECK(i + 1 < args.size(), "--episodes needs a number");
-      const std::string& v = args[++i];
-      size_t used = 0;
-      try {
-        episodes = std::stoi(v, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      MBRL_CHECK(used == v.size() && episodes >= 1, "--episodes: expected a positive integer, got '",
-                 v, "'");
+      episodes = positive(&i);
+    } else if (args[i] == "--width") {
+      video.width = positive(&i);
+    } else if (args[i] == "--height") {
+      video.height = positive(&i);
+    } else if (args[i] == "--video") {
+      MBRL_CHECK(i + 1 < args.size(), "--video needs an output file (.gif or .mp4)");
+      video.path = args[++i];
     } else if (dir.empty() && args[i].rfind("--", 0) != 0) {
       dir = args[i];
     } else {
@@ -95,10 +113,11 @@ int EvalCommand(const std::vector<std::string>& args) {
     }
   }
   MBRL_CHECK(!dir.empty(), "eval: missing run directory");
-  const auto returns = Evaluate(dir, episodes);
+  const auto returns = Evaluate(dir, episodes, video);
   double mean = 0;
   for (double r : returns) mean += r / returns.size();
   nlohmann::json j = {{"run", dir}, {"episodes", episodes}, {"returns", returns}, {"mean", mean}};
+  if (!video.path.empty()) j["video"] = video.path;
   std::cout << j.dump() << std::endl;
   return 0;
 }
@@ -204,6 +223,7 @@ int main(int argc, char** argv) {
     if (cmd == "train") return mbrl::TrainCommand(args);
     if (cmd == "eval") return mbrl::EvalCommand(args);
     if (cmd == "export") return mbrl::ExportCommand(args);
+    if (cmd == "sweep") return mbrl::Sweep(args);
     if (cmd == "compare") return mbrl::CompareCommand(args);
     if (cmd == "envs") return mbrl::Envs();
     if (cmd == "bench") return mbrl::Bench(args);

@@ -6,10 +6,14 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include <torch/torch.h>
 
 #include "agents/agent.h"
+#include "envs/mujoco_env.h"
+#include "envs/render.h"
+#include "envs/video.h"
 #include "mbrl/core/check.h"
 #include "mbrl/core/runtime.h"
 #include "mbrl/data/dataset.h"
@@ -35,12 +39,14 @@ struct EpisodeResult {
 };
 
 // Plays one episode of at most `budget` env steps. With `buffer`, transitions are stored and the
-// agent's per-step hook runs.
+// agent's per-step hook runs. `on_frame` (if set) runs after the reset and after each agent step.
 EpisodeResult RunEpisode(Env& env, Agent& agent, uint64_t env_seed, uint64_t agent_seed, bool eval,
                          int repeat, int64_t budget, ReplayBuffer* buffer, int64_t env_step0,
-                         Metrics* metrics, Progress* progress, int64_t episode) {
+                         Metrics* metrics, Progress* progress, int64_t episode,
+                         const std::function<void()>& on_frame = nullptr) {
   EpisodeResult out;
   std::vector<torch::Tensor> obs{env.Reset(env_seed)}, acts;
+  if (on_frame) on_frame();
   std::vector<double> rewards;
   std::vector<uint8_t> terms, truncs;
   agent.BeginEpisode(agent_seed);
@@ -69,6 +75,7 @@ EpisodeResult RunEpisode(Env& env, Agent& agent, uint64_t env_seed, uint64_t age
     truncs.push_back(r.truncated);
     out.ret += reward;
     done = r.terminated || r.truncated;
+    if (on_frame) on_frame();
     if (buffer) {
       buffer->Add(obs[obs.size() - 2], a, static_cast<float>(reward), r.obs, r.terminated,
                   r.truncated);
@@ -272,20 +279,33 @@ std::unique_ptr<Agent> LoadRunAgent(const std::string& run_dir, RunConfig* cfg,
   return agent;
 }
 
-std::vector<double> Evaluate(const std::string& run_dir, int episodes) {
+std::vector<double> Evaluate(const std::string& run_dir, int episodes, const VideoOptions& video) {
   MBRL_CHECK(episodes >= 1, "--episodes must be >= 1, got ", episodes);
   RunConfig cfg;
   std::unique_ptr<Env> env;
   auto agent = LoadRunAgent(run_dir, &cfg, &env);
+  // with a video: one frame per agent step, all episodes in one file
+  std::unique_ptr<Renderer> renderer;
+  std::unique_ptr<VideoWriter> writer;
+  std::function<void()> on_frame;
+  if (!video.path.empty()) {
+    const auto* mujoco_env = dynamic_cast<const MujocoEnv*>(env.get());
+    MBRL_CHECK(mujoco_env, cfg.env.name, ": task cannot be rendered");
+    const double fps = 1.0 / (env->spec().dt * cfg.env.action_repeat);
+    renderer = std::make_unique<Renderer>(*mujoco_env, video.width, video.height);
+    writer = VideoWriter::Open(video.path, video.width, video.height, fps);
+    on_frame = [&] { writer->Add(renderer->Render()); };
+  }
   std::vector<double> returns;
   for (int i = 0; i < episodes; ++i) {
     const uint64_t k = (1ULL << 39) + i;  // apart from the training-time evaluation seeds
     returns.push_back(RunEpisode(*env, *agent, DeriveSeed(cfg.seed, kEvalEnvStream + k),
                                  DeriveSeed(cfg.seed, kEvalAgentStream + k), true,
                                  cfg.env.action_repeat, INT64_MAX, nullptr, 0, nullptr, nullptr,
-                                 i + 1)
+                                 i + 1, on_frame)
                           .ret);
   }
+  if (writer) writer->Close();
   return returns;
 }
 

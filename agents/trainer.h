@@ -22,8 +22,16 @@ std::string Train(const RunConfig& cfg, const config::Json& resolved,
 std::unique_ptr<Agent> LoadRunAgent(const std::string& run_dir, RunConfig* cfg,
                                     std::unique_ptr<Env>* env);
 
-/// Loads a run's config and latest checkpoint and plays `episodes` evaluation episodes.
-std::vector<double> Evaluate(const std::string& run_dir, int episodes);
+/// Where and how large `Evaluate` renders its episodes (no video if `path` is empty).
+struct VideoOptions {
+  std::string path;  // .gif (own encoder) or .mp4 (needs the ffmpeg command)
+  int width = 480, height = 360;
+};
+
+/// Loads a run's config and latest checkpoint and plays `episodes` evaluation episodes,
+/// optionally rendering them all into one video.
+std::vector<double> Evaluate(const std::string& run_dir, int episodes,
+                             const VideoOptions& video = {});
 
 /// Writes a run's deterministic policy in `format` to `out` (default <run_dir>/export/policy.<ext>);
 /// returns the path. Throws mbrl::Error for agents without a policy network (PETS).

@@ -104,6 +104,13 @@ TEST(Compare, ReportOnSyntheticRuns) {
   EXPECT_DOUBLE_EQ(std::stod(rows.at("sac|model.lr=0.001")[8]), 7);
   EXPECT_DOUBLE_EQ(std::stod(rows.at("sac|model.lr=0.0003")[8]), 1);
   EXPECT_EQ(rows.at("sac|model.lr=0.0003")[3], "1");
+  // a budget past a group's runs has no score
+  r = Shell(std::string(MBRL_BINARY) + " compare " + root + "/sac_s0 --budgets 1000,1600 --out " +
+            root + "/report2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream md(root + "/report2/report.md");
+  const std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("| 7.0 | — |"), std::string::npos) << text;
   // a bad directory is a one-line error
   r = Shell(std::string(MBRL_BINARY) + " compare " + root + "/nothing_here");
   EXPECT_NE(r.code, 0);

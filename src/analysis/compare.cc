@@ -170,6 +170,7 @@ RunData LoadRun(const std::string& dir) {
     const double* step = row.Find("env_step");
     const double* v = row.Find(r.eval ? "eval_return" : "return");
     if (const double* w = row.Find("wall_time")) r.wall_time = *w;
+    if (step) r.last_step = std::max(r.last_step, static_cast<int64_t>(*step));
     if (!step || !v || std::isnan(*v)) continue;
     r.steps.push_back(static_cast<int64_t>(*step));
     r.score.push_back(*v);
@@ -207,7 +208,7 @@ std::vector<Group> GroupRuns(std::vector<RunData> runs) {
 
 double ScoreAt(const RunData& run, int64_t step) {
   const size_t end = std::upper_bound(run.steps.begin(), run.steps.end(), step) - run.steps.begin();
-  if (end == 0) return kNaN;
+  if (end == 0 || step > run.last_step) return kNaN;
   const size_t k = run.eval ? 1 : 5, begin = end > k ? end - k : 0;
   return Mean(std::vector<double>(run.score.begin() + begin, run.score.begin() + end));
 }

@@ -29,6 +29,7 @@ struct RunData {
   std::vector<int64_t> steps;                  // env_step per row
   std::vector<double> score;                   // eval_return rows if any, else training returns
   bool eval = false;
+  int64_t last_step = 0;  // the run's last env_step (any row)
   double wall_time = 0;
 };
 RunData LoadRun(const std::string& dir);
@@ -41,7 +42,8 @@ struct Group {
 /// ignored).
 std::vector<Group> GroupRuns(std::vector<RunData> runs);
 
-/// Mean of the last `k` scores at or before `step` (k = 1 for evaluation scores); NaN if none.
+/// Mean of the last `k` scores at or before `step` (k = 1 for evaluation scores); NaN if none or
+/// if the run stopped before `step`.
 double ScoreAt(const RunData& run, int64_t step);
 
 /// Writes report.md, report.html, summary.csv and SVG plots into `out_dir`.

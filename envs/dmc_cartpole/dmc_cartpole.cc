@@ -5,7 +5,7 @@
 // raw and MuJoCo clamps): same dynamics, and small_control is 0.8 for any |u| >= 1 either way.
 #include <cmath>
 
-#include "envs/mujoco_env.h"
+#include "envs/dmc_task.h"
 #include "envs/tasks.h"
 #include "envs/tolerance.h"
 #include "mbrl/core/check.h"
@@ -13,14 +13,13 @@
 namespace mbrl {
 namespace {
 
-class DmcCartpole : public MujocoEnv {
+class DmcCartpole : public DmcTask {
  public:
   DmcCartpole(const char* name, bool swingup, const EnvOptions& o)
-      : MujocoEnv(name, "dmc_cartpole.xml", o, 1, 1000, 5, false), swingup_(swingup) {
+      : DmcTask(name, "dmc_cartpole.xml", o, 1, 1000, 5, false), swingup_(swingup) {
     pole_ = mj_name2id(model(), mjOBJ_BODY, "pole_1");
     MBRL_CHECK(pole_ >= 0 && model()->nq == 2 && model()->nu == 1, spec().name,
                ": MJCF needs body 'pole_1', nq = 2 and one actuator");
-    finish_with_step1_ = true;
   }
 
   torch::Tensor Reward(const torch::Tensor&, const torch::Tensor& act,
@@ -30,9 +29,6 @@ class DmcCartpole : public MujocoEnv {
     auto control = (4 + Tolerance(act.select(-1, 0), 0, 0, 1, Sigmoid::kQuadratic, 0)) / 5;
     auto velocity = (1 + Tolerance(next_obs.select(-1, 4), 0, 0, 5)) / 2;
     return upright * control * velocity * centered;
-  }
-  torch::Tensor Terminated(const torch::Tensor& next_obs) const override {
-    return torch::zeros({next_obs.size(0)}, next_obs.options().dtype(torch::kBool));
   }
 
  protected:

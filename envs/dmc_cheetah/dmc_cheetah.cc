@@ -6,7 +6,7 @@
 // velocity qvel[0] (obs[8]), an approximation (docs/tasks-dmc.md).
 #include <algorithm>
 
-#include "envs/mujoco_env.h"
+#include "envs/dmc_task.h"
 #include "envs/tasks.h"
 #include "envs/tolerance.h"
 #include "mbrl/core/check.h"
@@ -17,15 +17,14 @@ namespace {
 constexpr double kRunSpeed = 10;
 constexpr int kSettleSteps = 200;
 
-class DmcCheetah : public MujocoEnv {
+class DmcCheetah : public DmcTask {
  public:
   explicit DmcCheetah(const EnvOptions& o)
-      : MujocoEnv("dmc_cheetah_run", "dmc_cheetah.xml", o, 1, 1000, 17, true) {
+      : DmcTask("dmc_cheetah_run", "dmc_cheetah.xml", o, 1, 1000, 17, true) {
     const int s = mj_name2id(model(), mjOBJ_SENSOR, "torso_subtreelinvel");
     MBRL_CHECK(s >= 0 && model()->nq == 9 && model()->nv == 9 && model()->nu == 6, spec().name,
                ": MJCF needs sensor 'torso_subtreelinvel', nq = nv = 9 and 6 actuators");
     vel_adr_ = model()->sensor_adr[s];
-    finish_with_step1_ = true;
   }
 
   torch::Tensor Reward(const torch::Tensor&, const torch::Tensor&,
@@ -33,19 +32,11 @@ class DmcCheetah : public MujocoEnv {
     auto vx = next_obs.select(-1, off() ? 0 : 8);
     return Tolerance(vx, kRunSpeed, INFINITY, kRunSpeed, Sigmoid::kLinear, 0);
   }
-  torch::Tensor Terminated(const torch::Tensor& next_obs) const override {
-    return torch::zeros({next_obs.size(0)}, next_obs.options().dtype(torch::kBool));
-  }
 
  protected:
   void ResetModel() override {
-    const mjModel* m = model();
-    for (int j = 0; j < m->njnt; ++j) {
-      if (!m->jnt_limited[j]) continue;
-      const double lo = m->jnt_range[2 * j], hi = m->jnt_range[2 * j + 1];
-      data()->qpos[m->jnt_qposadr[j]] = std::uniform_real_distribution<double>(lo, hi)(rng());
-    }
-    for (int i = 0; i < kSettleSteps; ++i) mj_step(m, data());
+    RandomizeJoints(false);
+    for (int i = 0; i < kSettleSteps; ++i) mj_step(model(), data());
     data()->time = 0;
   }
   void Observe(float* out) const override {

@@ -5,17 +5,17 @@
 // no termination. Reset: ball_x ~ U(-0.2, 0.2), ball_z ~ U(0.2, 0.5), redrawn until no contact.
 #include <cmath>
 
-#include "envs/mujoco_env.h"
+#include "envs/dmc_task.h"
 #include "envs/tasks.h"
 #include "mbrl/core/check.h"
 
 namespace mbrl {
 namespace {
 
-class DmcCup : public MujocoEnv {
+class DmcCup : public DmcTask {
  public:
   explicit DmcCup(const EnvOptions& o)
-      : MujocoEnv("dmc_cup_catch", "dmc_cup.xml", o, 10, 1000, 8, false) {
+      : DmcTask("dmc_cup_catch", "dmc_cup.xml", o, 10, 1000, 8, false) {
     const mjModel* m = model();
     target_ = mj_name2id(m, mjOBJ_SITE, "target");
     ball_ = mj_name2id(m, mjOBJ_BODY, "ball");
@@ -31,7 +31,6 @@ class DmcCup : public MujocoEnv {
       offset_[k / 2] =
           m->body_pos[3 * cup + k] + m->site_pos[3 * target_ + k] - m->body_pos[3 * ball_ + k];
     }
-    finish_with_step1_ = true;
   }
 
   torch::Tensor Reward(const torch::Tensor&, const torch::Tensor&,
@@ -39,9 +38,6 @@ class DmcCup : public MujocoEnv {
     auto dx = (offset_[0] + next_obs.select(-1, 0) - next_obs.select(-1, 2)).abs();
     auto dz = (offset_[1] + next_obs.select(-1, 1) - next_obs.select(-1, 3)).abs();
     return ((dx < half_[0]) & (dz < half_[1])).to(next_obs.scalar_type());
-  }
-  torch::Tensor Terminated(const torch::Tensor& next_obs) const override {
-    return torch::zeros({next_obs.size(0)}, next_obs.options().dtype(torch::kBool));
   }
 
  protected:

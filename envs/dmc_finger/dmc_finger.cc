@@ -5,7 +5,7 @@
 // hinge ~ U(-pi, pi), redrawn until no contact; at rest.
 #include <cmath>
 
-#include "envs/mujoco_env.h"
+#include "envs/dmc_task.h"
 #include "envs/tasks.h"
 #include "envs/tolerance.h"
 #include "mbrl/core/check.h"
@@ -15,10 +15,10 @@ namespace {
 
 constexpr double kSpinVelocity = 15;
 
-class DmcFinger : public MujocoEnv {
+class DmcFinger : public DmcTask {
  public:
   explicit DmcFinger(const EnvOptions& o)
-      : MujocoEnv("dmc_finger_spin", "dmc_finger.xml", o, 2, 1000, 9, false) {
+      : DmcTask("dmc_finger_spin", "dmc_finger.xml", o, 2, 1000, 9, false) {
     const mjModel* m = model();
     tip_ = mj_name2id(m, mjOBJ_SITE, "tip");
     spinner_ = mj_name2id(m, mjOBJ_BODY, "spinner");
@@ -30,15 +30,11 @@ class DmcFinger : public MujocoEnv {
                ": MJCF needs site 'tip', body 'spinner', touch sensors 'touchtop' and "
                "'touchbottom', 3 hinges and 2 actuators");
     touch_[0] = m->sensor_adr[top], touch_[1] = m->sensor_adr[bottom];
-    finish_with_step1_ = true;
   }
 
   torch::Tensor Reward(const torch::Tensor&, const torch::Tensor&,
                        const torch::Tensor& next_obs) const override {
     return Tolerance(next_obs.select(-1, 6), -INFINITY, -kSpinVelocity);
-  }
-  torch::Tensor Terminated(const torch::Tensor& next_obs) const override {
-    return torch::zeros({next_obs.size(0)}, next_obs.options().dtype(torch::kBool));
   }
 
  protected:

@@ -3,7 +3,7 @@
 // reward is exact). 1000 steps of 0.02 s, no termination; starts at th ~ U(-pi, pi) at rest.
 #include <cmath>
 
-#include "envs/mujoco_env.h"
+#include "envs/dmc_task.h"
 #include "envs/tasks.h"
 #include "envs/tolerance.h"
 #include "mbrl/core/check.h"
@@ -13,22 +13,18 @@ namespace {
 
 const double kCosBound = std::cos(8 * M_PI / 180);
 
-class DmcPendulum : public MujocoEnv {
+class DmcPendulum : public DmcTask {
  public:
   explicit DmcPendulum(const EnvOptions& o)
-      : MujocoEnv("dmc_pendulum_swingup", "dmc_pendulum.xml", o, 1, 1000, 3, false) {
+      : DmcTask("dmc_pendulum_swingup", "dmc_pendulum.xml", o, 1, 1000, 3, false) {
     pole_ = mj_name2id(model(), mjOBJ_BODY, "pole");
     MBRL_CHECK(pole_ >= 0 && model()->nq == 1 && model()->nu == 1, spec().name,
                ": MJCF needs body 'pole', nq = 1 and one actuator");
-    finish_with_step1_ = true;
   }
 
   torch::Tensor Reward(const torch::Tensor&, const torch::Tensor&,
                        const torch::Tensor& next_obs) const override {
     return Tolerance(next_obs.select(-1, 0), kCosBound, 1);
-  }
-  torch::Tensor Terminated(const torch::Tensor& next_obs) const override {
-    return torch::zeros({next_obs.size(0)}, next_obs.options().dtype(torch::kBool));
   }
 
  protected:

@@ -4,7 +4,7 @@
 // shoulder ~ U(-pi, pi), wrist ~ U(its range), target at radius U(0.05, 0.2), angle U(0, 2 pi).
 #include <cmath>
 
-#include "envs/mujoco_env.h"
+#include "envs/dmc_task.h"
 #include "envs/tasks.h"
 #include "envs/tolerance.h"
 #include "mbrl/core/check.h"
@@ -14,25 +14,21 @@ namespace {
 
 constexpr double kTargetRadius = 0.05;  // easy
 
-class DmcReacher : public MujocoEnv {
+class DmcReacher : public DmcTask {
  public:
   explicit DmcReacher(const EnvOptions& o)
-      : MujocoEnv("dmc_reacher_easy", "dmc_reacher.xml", o, 1, 1000, 6, false) {
+      : DmcTask("dmc_reacher_easy", "dmc_reacher.xml", o, 1, 1000, 6, false) {
     target_ = mj_name2id(model(), mjOBJ_GEOM, "target");
     finger_ = mj_name2id(model(), mjOBJ_GEOM, "finger");
     MBRL_CHECK(target_ >= 0 && finger_ >= 0 && model()->nq == 2 && model()->nu == 2, spec().name,
                ": MJCF needs geoms 'target' and 'finger', nq = 2 and 2 actuators");
     mutable_model()->geom_size[3 * target_] = kTargetRadius;
     radii_ = kTargetRadius + model()->geom_size[3 * finger_];
-    finish_with_step1_ = true;
   }
 
   torch::Tensor Reward(const torch::Tensor&, const torch::Tensor&,
                        const torch::Tensor& next_obs) const override {
     return Tolerance(next_obs.slice(-1, 2, 4).square().sum(-1).sqrt(), 0, radii_);
-  }
-  torch::Tensor Terminated(const torch::Tensor& next_obs) const override {
-    return torch::zeros({next_obs.size(0)}, next_obs.options().dtype(torch::kBool));
   }
 
  protected:

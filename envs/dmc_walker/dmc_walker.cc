@@ -7,7 +7,7 @@
 // torso's rootx velocity qvel[1] (obs[16]), an approximation (docs/tasks-dmc.md).
 #include <cmath>
 
-#include "envs/mujoco_env.h"
+#include "envs/dmc_task.h"
 #include "envs/tasks.h"
 #include "envs/tolerance.h"
 #include "mbrl/core/check.h"
@@ -17,10 +17,10 @@ namespace {
 
 constexpr double kStandHeight = 1.2, kWalkSpeed = 1;
 
-class DmcWalker : public MujocoEnv {
+class DmcWalker : public DmcTask {
  public:
   explicit DmcWalker(const EnvOptions& o)
-      : MujocoEnv("dmc_walker_walk", "dmc_walker.xml", o, 10, 1000, 24, true) {
+      : DmcTask("dmc_walker_walk", "dmc_walker.xml", o, 10, 1000, 24, true) {
     const int s = mj_name2id(model(), mjOBJ_SENSOR, "torso_subtreelinvel");
     torso_ = mj_name2id(model(), mjOBJ_BODY, "torso");
     MBRL_CHECK(s >= 0 && torso_ == 1 && model()->nbody == 8 && model()->nq == 9 && model()->nu == 6,
@@ -28,7 +28,6 @@ class DmcWalker : public MujocoEnv {
                ": MJCF needs sensor 'torso_subtreelinvel', 7 bodies from 'torso', nq = 9 and 6 "
                "actuators");
     vel_adr_ = model()->sensor_adr[s];
-    finish_with_step1_ = true;
   }
 
   torch::Tensor Reward(const torch::Tensor&, const torch::Tensor&,
@@ -42,23 +41,9 @@ class DmcWalker : public MujocoEnv {
     auto move = Tolerance(vx, kWalkSpeed, INFINITY, kWalkSpeed / 2, Sigmoid::kLinear, 0.5);
     return stand * (5 * move + 1) / 6;
   }
-  torch::Tensor Terminated(const torch::Tensor& next_obs) const override {
-    return torch::zeros({next_obs.size(0)}, next_obs.options().dtype(torch::kBool));
-  }
 
  protected:
-  void ResetModel() override {
-    const mjModel* m = model();
-    for (int j = 0; j < m->njnt; ++j) {
-      const int a = m->jnt_qposadr[j];
-      if (m->jnt_limited[j]) {
-        const double lo = m->jnt_range[2 * j], hi = m->jnt_range[2 * j + 1];
-        data()->qpos[a] = std::uniform_real_distribution<double>(lo, hi)(rng());
-      } else if (m->jnt_type[j] == mjJNT_HINGE) {
-        data()->qpos[a] = Uniform(M_PI);
-      }
-    }
-  }
+  void ResetModel() override { RandomizeJoints(true); }
   void Observe(float* out) const override {
     for (int b = 1; b < 8; ++b) {
       const double* r = data()->xmat + 9 * b;

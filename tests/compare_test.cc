@@ -74,7 +74,8 @@ TEST(Compare, ReportOnSyntheticRuns) {
   auto r = Shell(std::string(MBRL_BINARY) + " compare '" + root + "/*_s*' --out " + out);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("11 runs"), std::string::npos) << r.out;
-  for (const char* f : {"report.md", "report.html", "summary.csv", "curves_cartpole_swingup.svg"})
+  for (const char* f : {"report.md", "report.html", "summary.csv", "curves_cartpole_swingup.svg",
+                        "final_cartpole_swingup.svg"})
     EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
   std::ifstream csv(out + "/summary.csv");
   std::string header, line;

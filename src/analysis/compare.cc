@@ -106,6 +106,37 @@ std::string CurveSvg(const std::string& task, const std::vector<const Group*>& g
   return o.str();
 }
 
+// Final scores of the groups of one task: a bar per group (mean) with its 95 % CI as a whisker.
+std::string BarsSvg(const std::string& task, const std::vector<std::string>& names,
+                    const std::vector<double>& mean, const std::vector<Interval>& ci) {
+  const double W = 640, row = 28, L = 260, R = 30, T = 30, H = T + row * names.size() + 30;
+  double lo = 0, hi = 0;
+  for (size_t i = 0; i < names.size(); ++i)
+    for (double v : {mean[i], ci[i].lo, ci[i].hi})
+      if (!std::isnan(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+  if (!(hi > lo)) hi = lo + 1;
+  auto X = [&](double v) { return L + (W - L - R) * (v - lo) / (hi - lo); };
+  std::ostringstream o;
+  o << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H
+    << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n"
+    << "<text x='" << W / 2 << "' y='18' text-anchor='middle' font-size='14'>" << task
+    << ": final score (mean, 95 % CI)</text>\n";
+  for (size_t i = 0; i < names.size(); ++i) {
+    const double y = T + row * i;
+    o << "<text x='" << L - 8 << "' y='" << y + 17 << "' text-anchor='end'>" << names[i] << "</text>\n";
+    if (std::isnan(mean[i])) continue;
+    o << "<rect x='" << std::min(X(0), X(mean[i])) << "' y='" << y + 4 << "' width='"
+      << std::abs(X(mean[i]) - X(0)) << "' height='" << row - 8 << "' fill='" << kColors[i % 8]
+      << "' fill-opacity='0.7'/>\n<line x1='" << X(ci[i].lo) << "' y1='" << y + row / 2 << "' x2='"
+      << X(ci[i].hi) << "' y2='" << y + row / 2 << "' stroke='black' stroke-width='2'/>\n"
+      << "<text x='" << X(std::max(mean[i], ci[i].hi)) + 4 << "' y='" << y + 17 << "'>"
+      << Fmt(mean[i]) << "</text>\n";
+  }
+  o << "<line x1='" << X(0) << "' y1='" << T << "' x2='" << X(0) << "' y2='" << H - 30
+    << "' stroke='gray'/>\n</svg>\n";
+  return o.str();
+}
+
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream f(path);
   MBRL_CHECK(f.good(), path, ": cannot write");
@@ -246,6 +277,9 @@ void WriteCompareReport(const std::vector<Group>& groups, const std::string& out
     md << " wall-clock (s) | env steps/s |\n|---|---|---:|---:|---:|---:|";
     for (size_t i = 0; i < cols.size(); ++i) md << "---:|";
     md << "---:|---:|\n";
+    std::vector<std::string> bar_names;
+    std::vector<double> bar_means;
+    std::vector<Interval> bar_cis;
     for (const Group* g : gs) {
       int64_t final_step = INT64_MAX;
       for (const auto& r : g->runs) final_step = std::min(final_step, r.steps.empty() ? 0 : r.steps.back());
@@ -272,6 +306,9 @@ void WriteCompareReport(const std::vector<Group>& groups, const std::string& out
         md << " " << Fmt(Mean(v)) << " |";
       }
       md << " " << Fmt(wall, 0) << " | " << Fmt(rate, 1) << " |\n";
+      bar_names.push_back(Name(*g));
+      bar_means.push_back(Mean(final_scores));
+      bar_cis.push_back(mci);
       std::string label = g->label;
       std::replace(label.begin(), label.end(), '"', '\'');
       csv << task << "," << g->agent << ",\"" << label << "\"," << g->runs.size() << ","
@@ -279,7 +316,11 @@ void WriteCompareReport(const std::vector<Group>& groups, const std::string& out
           << Iqm(final_scores) << "," << ici.lo << "," << ici.hi << "," << wall << "," << rate
           << "\n";
     }
-    md << "\nRuns:\n";
+    const std::string bars_name = "final_" + task + ".svg";
+    const std::string bars = BarsSvg(task, bar_names, bar_means, bar_cis);
+    WriteFile(out_dir + "/" + bars_name, bars);
+    svgs << bars;
+    md << "\n![final scores](" << bars_name << ")\n\nRuns:\n";
     for (const Group* g : gs)
       for (const auto& r : g->runs) md << "- " << Name(*g) << ": `" << r.dir << "`\n";
     md << "\n";

@@ -8,6 +8,7 @@
 #include "envs/mujoco_env.h"
 #include "envs/tolerance.h"
 #include "mbrl/core/check.h"
+#include "tests/env_recording.h"
 
 namespace mbrl {
 namespace {
@@ -134,31 +135,6 @@ const Expected kTasks[] = {
 
 MujocoEnv* Mj(Env& env) { return dynamic_cast<MujocoEnv*>(&env); }
 
-// Plays `steps` uniform-random actions in [-1, 1] from `seed` without resets.
-struct Recording {
-  torch::Tensor obs, act, next_obs, reward;
-  int terminated = 0, truncated_at = -1;
-};
-Recording Record(Env& env, uint64_t seed, int steps) {
-  torch::manual_seed(seed);
-  std::vector<torch::Tensor> o, a, n;
-  std::vector<float> r;
-  Recording rec;
-  auto obs = env.Reset(seed);
-  for (int i = 0; i < steps; ++i) {
-    auto act = 2 * torch::rand({env.spec().act_dim}) - 1;
-    StepResult res = env.Step(act);
-    o.push_back(obs), a.push_back(act), n.push_back(res.obs);
-    r.push_back(static_cast<float>(res.reward));
-    rec.terminated += res.terminated;
-    if (res.truncated && rec.truncated_at < 0) rec.truncated_at = i + 1;
-    obs = res.obs;
-  }
-  rec.obs = torch::stack(o), rec.act = torch::stack(a), rec.next_obs = torch::stack(n);
-  rec.reward = torch::tensor(r);
-  return rec;
-}
-
 TEST(DmcEnvs, SpecsMatchTheDoc) {
   for (const auto& e : kTasks) {
     SCOPED_TRACE(e.name);
@@ -224,8 +200,9 @@ TEST(DmcEnvs, EpisodesRun1000StepsWithRewardsInUnitIntervalAndNoWarnings) {
     SCOPED_TRACE(e.name);
     auto env = MakeEnv(e.name);
     auto rec = Record(*env, 3, 1000);
-    EXPECT_EQ(rec.terminated, 0);
-    EXPECT_EQ(rec.truncated_at, 1000);
+    EXPECT_EQ(rec.terminated.sum().item<float>(), 0);
+    EXPECT_EQ(rec.truncated.sum().item<float>(), 1);  // once, at step 1000
+    EXPECT_EQ(rec.truncated[999].item<float>(), 1);
     EXPECT_GE(rec.reward.min().item<float>(), 0.f);
     EXPECT_LE(rec.reward.max().item<float>(), 1.f);
     EXPECT_TRUE(torch::isfinite(rec.next_obs).all().item<bool>());

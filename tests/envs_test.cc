@@ -9,6 +9,7 @@
 #include "envs/env.h"
 #include "envs/mujoco_env.h"
 #include "mbrl/core/check.h"
+#include "tests/env_recording.h"
 
 namespace mbrl {
 namespace {
@@ -35,28 +36,6 @@ const Expected kTasks[] = {
     {"pusher", 23, 7, 0.05, 100, 2.f, 13.673},
     {"swimmer", 8, 2, 0.04, 1000, 1.f, 106.81},
 };
-
-// Plays `steps` uniform-random actions from `seed`; records obs, act, next_obs and rewards.
-struct Recording {
-  torch::Tensor obs, act, next_obs, reward, terminated;
-};
-Recording Record(Env& env, uint64_t seed, int steps) {
-  torch::manual_seed(seed);
-  const auto& s = env.spec();
-  auto low = torch::tensor(s.act_low), high = torch::tensor(s.act_high);
-  std::vector<torch::Tensor> o, a, n;
-  std::vector<float> r, t;
-  auto obs = env.Reset(seed);
-  for (int i = 0; i < steps; ++i) {
-    auto act = low + (high - low) * torch::rand({s.act_dim});
-    StepResult res = env.Step(act);
-    o.push_back(obs), a.push_back(act), n.push_back(res.obs);
-    r.push_back(static_cast<float>(res.reward)), t.push_back(res.terminated);
-    obs = res.obs;
-    if (res.terminated || res.truncated) obs = env.Reset(seed + i + 1);
-  }
-  return {torch::stack(o), torch::stack(a), torch::stack(n), torch::tensor(r), torch::tensor(t)};
-}
 
 TEST(Envs, SpecsMatchTheTaskTable) {
   const auto names = EnvNames();  // dmc_* tasks: tests/dmc_envs_test.cc

@@ -34,16 +34,15 @@ torch::Device ResolveDevice(const std::string& name) {
 namespace {
 using SetFn = void (*)(int);
 using GetFn = int (*)();
+// OpenBLAS's pool controls, looked up once (null without OpenBLAS); SetThreads runs per agent step
+const SetFn kBlasSet = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+const GetFn kBlasGet = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
 }  // namespace
 
 void SetThreads(int torch_threads, int blas_threads) {
   MBRL_CHECK(torch_threads >= 1, "threads must be >= 1, got ", torch_threads);
   torch::set_num_threads(torch_threads);
-  if (blas_threads > 0) {
-    if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
-      fn(blas_threads);
-    }
-  }
+  if (blas_threads > 0 && kBlasSet) kBlasSet(blas_threads);
   WarmUpBlas();
 }
 
@@ -65,8 +64,7 @@ void WarmUpBlas() {
 }
 
 int BlasThreads() {
-  auto fn = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-  return fn ? fn() : -1;
+  return kBlasGet ? kBlasGet() : -1;
 }
 
 ScopedThreads::ScopedThreads(const PhaseThreads& t)

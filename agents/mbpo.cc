@@ -100,6 +100,7 @@ class MbpoAgent : public Agent {
       }
       sac_->Update(real, train_gen_);
     }
+    sac_->CheckFiniteStats();
     update_seconds_ += Since(t0);
   }
 
@@ -169,6 +170,7 @@ class MbpoAgent : public Agent {
       auto out = SampleThroughMembers(elites, model_->Inputs(obs, act), perm, train_gen_);
       auto next = obs + out.narrow(1, 0, obs_dim);
       auto reward = cfg_.true_reward ? env_->Reward(obs, act, next) : out.select(1, obs_dim);
+      CheckFinite(out, "model prediction (branched rollout)");
       return ModelStep{act, next, reward};
     };
     const TerminationFn done = [this](const torch::Tensor& next) { return env_->Terminated(next); };

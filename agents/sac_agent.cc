@@ -38,6 +38,7 @@ class SacAgent : public Agent {
     ScopedThreads pools(threads_.update);
     for (int g = 0; g < cfg_.updates_per_step; ++g)
       sac_->Update(buffer.Sample(cfg_.sac.batch_size, train_gen_), train_gen_);
+    sac_->CheckFiniteStats();
     update_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
 

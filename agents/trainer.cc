@@ -1,14 +1,16 @@
 #include "agents/trainer.h"
 
+#include <torch/torch.h>
+
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-
-#include <torch/torch.h>
 
 #include "agents/agent.h"
 #include "envs/mujoco_env.h"
@@ -27,9 +29,29 @@ namespace {
 std::atomic<bool> g_stop{false};
 extern "C" void OnSignal(int) { g_stop = true; }
 
+// Fault injection for tests: MBRL_INJECT_NAN_AT_STEP=N makes the training action chosen after N
+// env steps NaN (read when Train starts; -1 = off).
+int64_t g_inject_nan_at = -1;
+
+// Restores the previous SIGINT/SIGTERM handlers however Train ends.
+class SignalScope {
+ public:
+  SignalScope() : int_(std::signal(SIGINT, OnSignal)), term_(std::signal(SIGTERM, OnSignal)) {}
+  ~SignalScope() {
+    std::signal(SIGINT, int_);
+    std::signal(SIGTERM, term_);
+  }
+  SignalScope(const SignalScope&) = delete;
+  SignalScope& operator=(const SignalScope&) = delete;
+
+ private:
+  void (*int_)(int);
+  void (*term_)(int);
+};
+
 // seed streams of a run
-constexpr uint64_t kTrainEnvStream = 0, kTrainAgentStream = 1ULL << 40,
-                   kEvalEnvStream = 2ULL << 40, kEvalAgentStream = 3ULL << 40;
+constexpr uint64_t kTrainEnvStream = 0, kTrainAgentStream = 1ULL << 40, kEvalEnvStream = 2ULL << 40,
+                   kEvalAgentStream = 3ULL << 40;
 
 struct EpisodeResult {
   double ret = 0;
@@ -51,17 +73,30 @@ EpisodeResult RunEpisode(Env& env, Agent& agent, uint64_t env_seed, uint64_t age
   std::vector<uint8_t> terms, truncs;
   agent.BeginEpisode(agent_seed);
   bool done = false;
+  // a NaN/Inf from the agent (action, losses, model predictions) is reported with the env step
+  const auto at_step = [&](const NonFiniteError& e) {
+    return NonFiniteError(detail::Concat(e.what(), " at env step ", env_step0 + out.env_steps, " (",
+                                         eval ? "evaluation " : "", "episode ", episode, ")"));
+  };
   while (!done) {
     torch::Tensor a;
-    {
+    try {
       torch::NoGradGuard no_grad;
       a = agent.Act(obs.back(), eval).to(torch::kCPU, torch::kFloat32).reshape({-1});
+      if (buffer && env_step0 + out.env_steps == g_inject_nan_at) a.fill_(NAN);
+      CheckFinite(a, "action");
+    } catch (const NonFiniteError& e) {
+      throw at_step(e);
     }
     StepResult r;
     double reward = 0;
     for (int k = 0; k < repeat; ++k) {
       r = env.Step(a);
       reward += r.reward;
+      if (!std::isfinite(r.reward) || !torch::isfinite(r.obs).all().item<bool>())
+        throw NonFiniteError(
+            detail::Concat("the env (", env.spec().name, ") returned a non-finite ",
+                           "observation or reward at env step ", env_step0 + out.env_steps + 1));
       ++out.env_steps;
       if (r.terminated || r.truncated) break;
       if (out.env_steps >= budget) break;
@@ -79,7 +114,11 @@ EpisodeResult RunEpisode(Env& env, Agent& agent, uint64_t env_seed, uint64_t age
     if (buffer) {
       buffer->Add(obs[obs.size() - 2], a, static_cast<float>(reward), r.obs, r.terminated,
                   r.truncated);
-      agent.AfterStep(*buffer, env_step0 + out.env_steps, metrics);
+      try {
+        agent.AfterStep(*buffer, env_step0 + out.env_steps, metrics);
+      } catch (const NonFiniteError& e) {
+        throw at_step(e);
+      }
     }
     if (progress) progress->Step(env_step0 + out.env_steps, episode, out.ret);
     if (g_stop) {
@@ -91,7 +130,8 @@ EpisodeResult RunEpisode(Env& env, Agent& agent, uint64_t env_seed, uint64_t age
   out.data.observations = torch::stack(obs);
   out.data.actions = torch::stack(acts);
   out.data.rewards = torch::tensor(rewards, torch::kFloat64);
-  out.data.terminations = torch::tensor(std::vector<int64_t>(terms.begin(), terms.end())).to(torch::kBool);
+  out.data.terminations =
+      torch::tensor(std::vector<int64_t>(terms.begin(), terms.end())).to(torch::kBool);
   out.data.truncations =
       torch::tensor(std::vector<int64_t>(truncs.begin(), truncs.end())).to(torch::kBool);
   out.data.seed = env_seed;
@@ -180,8 +220,8 @@ std::string Train(const RunConfig& cfg, const config::Json& resolved,
   auto agent = MakeAgent(cfg, *env, device);
   ReplayBuffer buffer(std::min(cfg.buffer_capacity, cfg.total_env_steps), spec.obs_dim,
                       spec.act_dim, device);
-  Dataset dataset(dir + "/dataset", {spec.name, spec.obs_dim, spec.act_dim, spec.act_low,
-                                     spec.act_high});
+  Dataset dataset(dir + "/dataset",
+                  {spec.name, spec.obs_dim, spec.act_dim, spec.act_low, spec.act_high});
 
   // resume: the dataset is the record of what happened; metrics and checkpoint follow it
   int64_t episode = dataset.episodes();
@@ -194,7 +234,7 @@ std::string Train(const RunConfig& cfg, const config::Json& resolved,
     env_step = dataset.steps() * cfg.env.action_repeat;
   }
 
-  std::vector<std::string> columns = {"env_step", "episode", "return", "length",
+  std::vector<std::string> columns = {"env_step",  "episode",     "return",     "length",
                                       "wall_time", "steps_per_s", "eval_return"};
   for (const auto& k : agent->MetricNames()) columns.push_back(k);
   MetricsWriter metrics(dir, columns, resume_dir.empty() ? -1 : episode);
@@ -217,52 +257,74 @@ std::string Train(const RunConfig& cfg, const config::Json& resolved,
   }
 
   g_stop = false;
-  auto old_int = std::signal(SIGINT, OnSignal);
-  auto old_term = std::signal(SIGTERM, OnSignal);
+  SignalScope signals;
+  const char* inject = std::getenv("MBRL_INJECT_NAN_AT_STEP");
+  g_inject_nan_at = inject ? std::atoll(inject) : -1;
+  int64_t checkpoint_episode = ck.episode;
   Progress progress(cfg.total_env_steps, env_step, cfg.progress);
   const auto t0 = std::chrono::steady_clock::now();
   const auto wall = [&] {
-    return ck.wall_time + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return ck.wall_time +
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
-  while (env_step < cfg.total_env_steps && !g_stop) {
-    Metrics row;
-    const auto ep_t0 = std::chrono::steady_clock::now();
-    EpisodeResult ep = RunEpisode(*env, *agent, DeriveSeed(cfg.seed, kTrainEnvStream + episode),
-                                  DeriveSeed(cfg.seed, kTrainAgentStream + episode), false,
-                                  cfg.env.action_repeat, cfg.total_env_steps - env_step, &buffer,
-                                  env_step, &row, &progress, episode + 1);
-    if (ep.interrupted) break;  // the partial episode is dropped; the last checkpoint stands
-    env_step += ep.env_steps;
-    dataset.Append(ep.data);
-    ++episode;
-    agent->AfterEpisode(buffer, env_step, &row);
-    const double ep_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - ep_t0).count();
-    row.Set("env_step", static_cast<double>(env_step));
-    row.Set("episode", static_cast<double>(episode));
-    row.Set("return", ep.ret);
-    row.Set("length", static_cast<double>(ep.data.steps()));
-    row.Set("steps_per_s", ep_s > 0 ? ep.env_steps / ep_s : 0.0);
-    std::string extra;
-    if (cfg.eval_every > 0 && episode % cfg.eval_every == 0) {
-      double sum = 0;
-      for (int i = 0; i < cfg.eval_episodes; ++i) {
-        const uint64_t k = static_cast<uint64_t>(episode) * 1000 + i;
-        sum += RunEpisode(*env, *agent, DeriveSeed(cfg.seed, kEvalEnvStream + k),
-                          DeriveSeed(cfg.seed, kEvalAgentStream + k), true, cfg.env.action_repeat,
-                          INT64_MAX, nullptr, env_step, nullptr, nullptr, episode)
-                   .ret;
+  // NaN/Inf: every completed episode is in the dataset and its metrics row written (or rebuilt from
+  // the dataset on resume); the poisoned agent is never checkpointed
+  const auto stop = [&](const NonFiniteError& e) {
+    return Error(detail::Concat(
+        e.what(), "; run stopped: ", dataset.episodes(), " episodes in the dataset, ",
+        checkpoint_episode > 0 ? "checkpoint of episode " + std::to_string(checkpoint_episode)
+                               : std::string("no checkpoint yet"),
+        "; run dir ", dir));
+  };
+  try {
+    while (env_step < cfg.total_env_steps && !g_stop) {
+      Metrics row;
+      const auto ep_t0 = std::chrono::steady_clock::now();
+      EpisodeResult ep = RunEpisode(*env, *agent, DeriveSeed(cfg.seed, kTrainEnvStream + episode),
+                                    DeriveSeed(cfg.seed, kTrainAgentStream + episode), false,
+                                    cfg.env.action_repeat, cfg.total_env_steps - env_step, &buffer,
+                                    env_step, &row, &progress, episode + 1);
+      if (ep.interrupted) break;  // the partial episode is dropped; the last checkpoint stands
+      env_step += ep.env_steps;
+      dataset.Append(ep.data);
+      ++episode;
+      try {
+        agent->AfterEpisode(buffer, env_step, &row);
+      } catch (const NonFiniteError& e) {
+        throw NonFiniteError(
+            detail::Concat(e.what(), " at env step ", env_step, " (end of episode ", episode, ")"));
       }
-      row.Set("eval_return", sum / cfg.eval_episodes);
-      extra = "  eval " + std::to_string(sum / cfg.eval_episodes);
+      const double ep_s =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - ep_t0).count();
+      row.Set("env_step", static_cast<double>(env_step));
+      row.Set("episode", static_cast<double>(episode));
+      row.Set("return", ep.ret);
+      row.Set("length", static_cast<double>(ep.data.steps()));
+      row.Set("steps_per_s", ep_s > 0 ? ep.env_steps / ep_s : 0.0);
+      std::string extra;
+      if (cfg.eval_every > 0 && episode % cfg.eval_every == 0) {
+        double sum = 0;
+        for (int i = 0; i < cfg.eval_episodes; ++i) {
+          const uint64_t k = static_cast<uint64_t>(episode) * 1000 + i;
+          sum += RunEpisode(*env, *agent, DeriveSeed(cfg.seed, kEvalEnvStream + k),
+                            DeriveSeed(cfg.seed, kEvalAgentStream + k), true, cfg.env.action_repeat,
+                            INT64_MAX, nullptr, env_step, nullptr, nullptr, episode)
+                     .ret;
+        }
+        row.Set("eval_return", sum / cfg.eval_episodes);
+        extra = "  eval " + std::to_string(sum / cfg.eval_episodes);
+      }
+      row.Set("wall_time", wall());
+      metrics.Write(row);
+      progress.Episode(env_step, episode, ep.ret, extra);
+      if (episode % cfg.checkpoint_every == 0 || env_step >= cfg.total_env_steps) {
+        SaveCheckpoint(dir, *agent, env_step, episode, wall(), config_text);
+        checkpoint_episode = episode;
+      }
     }
-    row.Set("wall_time", wall());
-    metrics.Write(row);
-    progress.Episode(env_step, episode, ep.ret, extra);
-    if (episode % cfg.checkpoint_every == 0 || env_step >= cfg.total_env_steps)
-      SaveCheckpoint(dir, *agent, env_step, episode, wall(), config_text);
+  } catch (const NonFiniteError& e) {
+    throw stop(e);
   }
-  std::signal(SIGINT, old_int);
-  std::signal(SIGTERM, old_term);
   return dir;
 }
 

@@ -1,7 +1,7 @@
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <cmath>
 
 #include "mbrl/core/check.h"
@@ -46,8 +46,8 @@ TEST(Ensemble, LearnsMeanAndNoiseOfALinearSystem) {
   auto test = LinearSystem(1000, 3);
   torch::NoGradGuard ng;
   auto x = model->Inputs(test.obs, test.act);
-  auto [mean, lv] = EnsembleImpl::Forward(model->Members(model->elites),
-                                          x.unsqueeze(0).expand({3, -1, -1}));
+  auto [mean, lv] =
+      EnsembleImpl::Forward(model->Members(model->elites), x.unsqueeze(0).expand({3, -1, -1}));
   auto delta_true = 0.1 * test.act.expand({-1, 2});
   // mean delta within a fraction of the noise level; predicted std near the true std
   auto err = (mean.mean(0).narrow(1, 0, 2) - delta_true).abs().mean(0);
@@ -58,6 +58,23 @@ TEST(Ensemble, LearnsMeanAndNoiseOfALinearSystem) {
   EXPECT_NEAR(sd[1].item<float>(), 0.01, 0.005);
   EXPECT_EQ(model->elites.numel(), 3);
   EXPECT_EQ(std::get<0>(at::_unique(model->elites)).numel(), 3);
+}
+
+// a NaN target poisons the loss: TrainEnsemble throws NonFiniteError naming it
+TEST(Ensemble, NanInTheDataIsANonFiniteLossError) {
+  EnsembleConfig c = Small();
+  c.max_epochs = 2;
+  Ensemble model(2, 1, c);
+  auto gen = at::detail::createCPUGenerator(1);
+  Batch data = LinearSystem(300, 4);
+  data.reward[7] = NAN;
+  try {
+    TrainEnsemble(model, data, gen);
+    FAIL() << "no error";
+  } catch (const NonFiniteError& e) {
+    EXPECT_NE(std::string(e.what()).find("model training loss is not finite"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Ensemble, AngleDimsBecomeSinCos) {
@@ -152,8 +169,8 @@ TEST(Objective, RanksSequencesByModelRolloutsForEveryPropagation) {
   };
   const auto start = torch::tensor({1.0f, 1.0f});
   // pushing toward the origin (a = -1) beats pushing away (a = +1) and doing nothing
-  auto actions = torch::stack({torch::full({8, 1}, -1.f), torch::zeros({8, 1}),
-                               torch::full({8, 1}, 1.f)});
+  auto actions =
+      torch::stack({torch::full({8, 1}, -1.f), torch::zeros({8, 1}), torch::full({8, 1}, 1.f)});
   for (auto p : {Propagation::kTs1, Propagation::kTsInf, Propagation::kExpectation}) {
     auto f = MakeObjective(model, start, reward, nullptr, 7, p, at::detail::createCPUGenerator(8));
     auto r = f(actions);

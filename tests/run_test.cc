@@ -43,10 +43,11 @@ TEST(Run, DirectoryLayoutMetricsDatasetCheckpoint) {
                         "dataset/metadata.json", "dataset/data/main_data.hdf5"})
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
   EXPECT_EQ(Column(dir, "episode"), (std::vector<double>{1, 2, 3, 4, 5}));
-  EXPECT_EQ(Column(dir, "env_step"), (std::vector<double>{200, 400, 600, 800, 1000}));
+  EXPECT_EQ(Column(dir, "env_step"), (std::vector<double>{100, 200, 300, 400, 500}));
   const auto rows = ReadMetricsJsonl(dir + "/metrics.jsonl");
   EXPECT_TRUE(rows[1].Find("eval_return") && !rows[0].Find("eval_return"));
-  for (const char* k : {"return", "length", "wall_time", "steps_per_s"}) EXPECT_TRUE(rows[4].Find(k));
+  for (const char* k : {"return", "length", "wall_time", "steps_per_s"})
+    EXPECT_TRUE(rows[4].Find(k));
   int64_t n = 0, steps = 0;
   Dataset::ReadInfo(dir + "/dataset", &n, &steps);
   EXPECT_EQ(n, 5);
@@ -111,8 +112,8 @@ TEST(Run, ResumeRepairsMetricsAfterAKillBetweenWrites) {
 // the dataset a run writes opens in h5py (Debian's python3-h5py) with the Minari layout
 TEST(Run, DatasetReadsBackWithH5py) {
   if (Shell("/usr/bin/python3 -c 'import h5py'").code != 0) GTEST_SKIP() << "no h5py";
-  const std::string dir = Train({"runs_dir=" + Runs("h5py"), "env.name=hopper",
-                                 "total_env_steps=1500", "progress=false"});
+  const std::string dir = Train(
+      {"runs_dir=" + Runs("h5py"), "env.name=hopper", "total_env_steps=1500", "progress=false"});
   auto r = Shell("/usr/bin/python3 " MBRL_SOURCE_DIR "/tests/scripts/check_dataset.py " + dir +
                  "/dataset");
   EXPECT_EQ(r.code, 0) << r.err;
@@ -163,13 +164,55 @@ TEST(Cli, BadInputGivesOneLineAndNonZeroExit) {
   }
 }
 
+// MBRL_INJECT_NAN_AT_STEP=250 makes the action after 250 env steps NaN (episodes of 100 steps): the
+// run stops with one line naming the step, the two completed episodes stay in the dataset and
+// metrics, the checkpoint of episode 2 loads and plays, and the run resumes to the end.
+TEST(Cli, NonFiniteActionStopsTheRunWithDataAndCheckpointIntact) {
+  const std::string bin = MBRL_BINARY;
+  const std::string runs = Runs("nan");
+  const std::string train =
+      bin + " train " + MBRL_SOURCE_DIR +
+      "/configs/sac_inverted_pendulum.json env.name=cartpole_swingup "
+      "env.max_steps=100 total_env_steps=500 sac.initial_steps=100 sac.sac.hidden=32 "
+      "sac.sac.batch_size=32 eval_every=0 progress=false runs_dir=" +
+      runs;
+  auto r = Shell("MBRL_INJECT_NAN_AT_STEP=250 " + train);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("action is not finite (1 NaN, 0 Inf of 1 values) at env step 250 "
+                       "(episode 3); run stopped: 2 episodes in the dataset, checkpoint of "
+                       "episode 2"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  ASSERT_TRUE(fs::exists(runs));
+  const std::string dir = fs::directory_iterator(runs)->path();
+  int64_t n = 0, steps = 0;
+  Dataset::ReadInfo(dir + "/dataset", &n, &steps);
+  EXPECT_EQ(n, 2);
+  EXPECT_EQ(steps, 200);
+  EXPECT_EQ(Column(dir, "env_step"), (std::vector<double>{100, 200}));
+  torch::serialize::InputArchive ar;
+  ar.load_from(dir + "/checkpoints/latest.pt");
+  torch::Tensor episode;
+  ar.read("episode", episode);
+  EXPECT_EQ(episode.item<int64_t>(), 2);
+  auto ev = Shell(bin + " eval " + dir + " --episodes 1");
+  ASSERT_EQ(ev.code, 0) << ev.err;
+  auto resumed = Shell(bin + " train --resume " + dir + " progress=false");
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_EQ(Column(dir, "env_step"), (std::vector<double>{100, 200, 300, 400, 500}));
+  Dataset::ReadInfo(dir + "/dataset", &n, &steps);
+  EXPECT_EQ(n, 5);
+}
+
 TEST(Cli, SigtermStopsAtACheckpointAndTheRunResumes) {
   const std::string bin = MBRL_BINARY;
   const std::string runs = Runs("sigterm");
   // a long run, terminated after its first checkpoint
   const std::string cmd = bin + " train " + MBRL_SOURCE_DIR +
                           "/configs/random_cartpole.json env.name=half_cheetah "
-                          "total_env_steps=2000000 progress=false runs_dir=" + runs;
+                          "total_env_steps=2000000 progress=false runs_dir=" +
+                          runs;
   std::FILE* p = popen((cmd + " 2>/dev/null & echo $!").c_str(), "r");
   char pid_text[32] = {};
   ASSERT_TRUE(std::fgets(pid_text, sizeof(pid_text), p));
@@ -191,8 +234,8 @@ TEST(Cli, SigtermStopsAtACheckpointAndTheRunResumes) {
   Dataset::ReadInfo(dir + "/dataset", &n, &steps);
   EXPECT_GE(n, 1);
   EXPECT_EQ(Column(dir, "episode").size(), static_cast<size_t>(n));
-  auto r = Shell(bin + " train --resume " + dir + " total_env_steps=" +
-                 std::to_string(steps + 2000) + " progress=false");
+  auto r = Shell(bin + " train --resume " + dir +
+                 " total_env_steps=" + std::to_string(steps + 2000) + " progress=false");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(Column(dir, "env_step").back(), steps + 2000);
 }

@@ -1,13 +1,13 @@
 // SAC learner on its own: Bellman targets honour terminations; it learns a tiny control task.
-#include <gtest/gtest.h>
-#include <torch/torch.h>
+#include "mbrl/learners/sac.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include "mbrl/core/check.h"
 #include "mbrl/core/runtime.h"
 #include "mbrl/data/replay_buffer.h"
-#include "mbrl/learners/sac.h"
 
 namespace mbrl {
 namespace {
@@ -45,6 +45,28 @@ double FittedQ(bool done) {
   return NAN;
 }
 
+// an Inf reward poisons the critic loss: the check after the update phase names the stat and
+// the updates; finite updates pass it
+TEST(Sac, NonFiniteLossIsDetectedAfterAnUpdatePhase) {
+  Sac sac(2, 1, std::vector<float>{-1.f}, std::vector<float>{1.f}, Small(), torch::kCPU);
+  auto gen = at::detail::createCPUGenerator(1);
+  const int64_t n = 16;
+  auto obs = torch::rand({n, 2}, gen);
+  Batch b{obs, torch::zeros({n, 1}), torch::ones({n}), obs, torch::zeros({n})};
+  sac->Update(b, gen);
+  EXPECT_NO_THROW(sac->CheckFiniteStats());
+  b.reward[3] = INFINITY;
+  sac->Update(b, gen);
+  try {
+    sac->CheckFiniteStats();
+    FAIL() << "no error";
+  } catch (const NonFiniteError& e) {
+    EXPECT_NE(std::string(e.what()).find("sac critic_loss in updates 1-2"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(sac->TakeStats(), NonFiniteError);
+}
+
 TEST(Sac, TargetsStopBootstrappingAtTerminations) {
   EXPECT_NEAR(FittedQ(true), 1.0, 0.1);
   EXPECT_NEAR(FittedQ(false), 2.0, 0.2);
@@ -57,8 +79,9 @@ double Episode(Sac& sac, ReplayBuffer* buffer, bool learn, bool deterministic,
   double x = (torch::rand({1}, gen).item<double>() * 4) - 2, ret = 0;
   for (int t = 0; t < 20; ++t) {
     auto obs = torch::tensor({static_cast<float>(x)});
-    auto a = learn && buffer->size() < 500 ? torch::rand({1}, gen) * 2 - 1
-                                           : sac->Act(obs.view({1, 1}), deterministic, gen).view({1});
+    auto a = learn && buffer->size() < 500
+                 ? torch::rand({1}, gen) * 2 - 1
+                 : sac->Act(obs.view({1, 1}), deterministic, gen).view({1});
     const double next = std::clamp(x + 0.2 * a.item<double>(), -2.0, 2.0);
     const double r = -std::abs(next);
     ret += r;

@@ -228,18 +228,25 @@ void SacImpl::LoadFrom(torch::serialize::InputArchive& ar) {
   }
 }
 
+namespace {
+const char* kStatNames[] = {"critic_loss", "actor_loss", "alpha", "entropy", "q"};
+}  // namespace
+
+void SacImpl::CheckFiniteStats() const {
+  if (since_ == 0 || torch::isfinite(sums_).all().item<bool>()) return;
+  const auto sums = sums_.to(torch::kCPU);
+  for (int i = 0; i < 5; ++i)
+    CheckFinite(sums[i].item<double>(),
+                detail::Concat("sac ", kStatNames[i], " in updates ", updates_ - since_ + 1, "-",
+                               updates_, " (lower the learning rates or set critic_grad_clip)"));
+}
+
 std::vector<std::pair<std::string, double>> SacImpl::TakeStats() {
-  static const char* kNames[] = {"critic_loss", "actor_loss", "alpha", "entropy", "q"};
   std::vector<std::pair<std::string, double>> out;
   if (since_ == 0) return out;
+  CheckFiniteStats();
   auto mean = (sums_ / static_cast<double>(since_)).to(torch::kCPU);
-  for (int i = 0; i < 5; ++i) {
-    const double v = mean[i].item<double>();
-    MBRL_CHECK(std::isfinite(v), "sac: ", kNames[i], " became ", v, " within updates ",
-               updates_ - since_ + 1, "-", updates_, " (lower the learning rates or set "
-               "critic_grad_clip)");
-    out.emplace_back(kNames[i], v);
-  }
+  for (int i = 0; i < 5; ++i) out.emplace_back(kStatNames[i], mean[i].item<double>());
   sums_.zero_();
   since_ = 0;
   return out;

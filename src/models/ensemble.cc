@@ -202,9 +202,8 @@ EnsembleTrainStats TrainEnsemble(Ensemble& model, const Batch& data, torch::Gene
     model->elites.copy_(order.narrow(0, 0, cfg.elites));
     stats.holdout_mse = mse.index_select(0, model->elites).mean().item<double>();
   }
-  MBRL_CHECK(std::isfinite(stats.train_loss) && std::isfinite(stats.holdout_mse),
-             "model training diverged (loss ", stats.train_loss, ", holdout mse ",
-             stats.holdout_mse, ")");
+  CheckFinite(stats.train_loss, "model training loss");
+  CheckFinite(stats.holdout_mse, "model holdout mse");
   return stats;
 }
 

@@ -65,6 +65,9 @@ class SacImpl : public torch::nn::Module {
 
   /// Means since the last call: critic_loss, actor_loss, alpha, entropy, q; resets the sums.
   std::vector<std::pair<std::string, double>> TakeStats();
+  /// Throws NonFiniteError if a loss or statistic of the updates since TakeStats is NaN/Inf (one
+  /// host sync: call it after a phase of updates, not after each).
+  void CheckFiniteStats() const;
   int64_t updates() const { return updates_; }
   /// Checkpoint entries "sac" (weights, targets, temperature) and "sac_optimizers" (moments).
   void SaveTo(torch::serialize::OutputArchive& ar) const;

@@ -7,7 +7,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pkgs=(build-essential cmake pkg-config libtorch-dev libmujoco-dev libqhull-dev libhdf5-dev
       libeigen3-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev libopenblas-dev
       libonnx-dev python3-h5py python3-numpy python3-torch python3-venv ccache
-      libegl-dev libgl1-mesa-dri python3-pil)  # headless rendering (EGL + llvmpipe); GIF check
+      libegl-dev libgl1-mesa-dri python3-pil  # headless rendering (EGL + llvmpipe); GIF check
+      zlib1g-dev)  # PNG plots (already a dependency of libhdf5-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "mbrl/analysis/figure.h"
 #include "mbrl/core/check.h"
 #include "mbrl/logging/metrics_writer.h"
 
@@ -20,8 +21,8 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // config keys that differ between seeds of one experiment, not between experiments
-const std::set<std::string> kRunLocal = {"seed", "runs_dir", "progress", "device",
-                                         "checkpoint_every", "total_env_steps"};
+const std::set<std::string> kRunLocal = {"seed",   "runs_dir",         "progress",
+                                         "device", "checkpoint_every", "total_env_steps"};
 
 void Flatten(const nlohmann::json& j, const std::string& prefix,
              std::map<std::string, std::string>* out) {
@@ -39,16 +40,14 @@ std::string Fmt(double v, int digits = 1) {
   return b;
 }
 
-std::string Name(const Group& g) {
-  return g.agent + (g.label.empty() ? "" : " [" + g.label + "]");
-}
+std::string Name(const Group& g) { return g.agent + (g.label.empty() ? "" : " [" + g.label + "]"); }
 
-const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
-                         "#e377c2", "#17becf"};
+const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+                         "#9467bd", "#8c564b", "#e377c2", "#17becf"};
 
 // Learning curves of the groups of one task: mean over seeds with a 95 % bootstrap band.
-std::string CurveSvg(const std::string& task, const std::vector<const Group*>& groups,
-                     const std::vector<int64_t>& grid) {
+Figure CurveFigure(const std::string& task, const std::vector<const Group*>& groups,
+                   const std::vector<int64_t>& grid) {
   const double W = 640, H = 400, L = 60, R = 20, T = 30, B = 45;
   struct Line {
     std::vector<double> mean, lo, hi;
@@ -73,74 +72,76 @@ std::string CurveSvg(const std::string& task, const std::vector<const Group*>& g
   const double xmax = static_cast<double>(std::max<int64_t>(1, grid.back()));
   auto X = [&](double s) { return L + (W - L - R) * s / xmax; };
   auto Y = [&](double y) { return H - B - (H - T - B) * (y - ymin) / (ymax - ymin); };
-  std::ostringstream o;
-  o << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H
-    << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n"
-    << "<text x='" << W / 2 << "' y='18' text-anchor='middle' font-size='14'>" << task << "</text>\n"
-    << "<line x1='" << L << "' y1='" << H - B << "' x2='" << W - R << "' y2='" << H - B
-    << "' stroke='black'/><line x1='" << L << "' y1='" << T << "' x2='" << L << "' y2='" << H - B
-    << "' stroke='black'/>\n";
+  Figure fig(W, H);
+  fig.Text(W / 2, 18, task, 'm', "#000", 14);
+  fig.Line(L, H - B, W - R, H - B, "#000");
+  fig.Line(L, T, L, H - B, "#000");
   for (int i = 0; i <= 4; ++i) {
     const double y = ymin + (ymax - ymin) * i / 4, s = xmax * i / 4;
-    o << "<text x='" << L - 5 << "' y='" << Y(y) + 4 << "' text-anchor='end'>" << Fmt(y, 0)
-      << "</text><text x='" << X(s) << "' y='" << H - B + 16 << "' text-anchor='middle'>"
-      << Fmt(s, 0) << "</text>\n";
+    fig.Text(L - 5, Y(y) + 4, Fmt(y, 0), 'e');
+    fig.Text(X(s), H - B + 16, Fmt(s, 0), 'm');
   }
-  o << "<text x='" << (L + W - R) / 2 << "' y='" << H - 8 << "' text-anchor='middle'>env steps</text>\n";
+  fig.Text((L + W - R) / 2, H - 8, "env steps", 'm');
   for (size_t k = 0; k < lines.size(); ++k) {
     const char* c = kColors[k % 8];
-    std::string band, top, bottom, path;
+    std::vector<Figure::Point> band, bottom, path;
     for (size_t i = 0; i < grid.size(); ++i) {
       if (std::isnan(lines[k].mean[i])) continue;
-      const std::string x = Fmt(X(static_cast<double>(grid[i])), 1);
-      top += x + "," + Fmt(Y(lines[k].hi[i]), 1) + " ";
-      bottom = x + "," + Fmt(Y(lines[k].lo[i]), 1) + " " + bottom;
-      path += x + "," + Fmt(Y(lines[k].mean[i]), 1) + " ";
+      const double x = X(static_cast<double>(grid[i]));
+      band.push_back({x, Y(lines[k].hi[i])});
+      bottom.insert(bottom.begin(), {x, Y(lines[k].lo[i])});
+      path.push_back({x, Y(lines[k].mean[i])});
     }
-    o << "<polygon points='" << top << bottom << "' fill='" << c << "' fill-opacity='0.2'/>\n"
-      << "<polyline points='" << path << "' fill='none' stroke='" << c << "' stroke-width='2'/>\n"
-      << "<text x='" << L + 10 << "' y='" << T + 14 * (k + 1) << "' fill='" << c << "'>"
-      << Name(*groups[k]) << " (" << groups[k]->runs.size() << " seeds)</text>\n";
+    band.insert(band.end(), bottom.begin(), bottom.end());
+    fig.Polygon(band, c, 0.2);
+    fig.Polyline(path, c, 2);
+    fig.Text(L + 10, T + 14 * (k + 1),
+             Name(*groups[k]) + " (" + std::to_string(groups[k]->runs.size()) + " seeds)", 's', c);
   }
-  o << "</svg>\n";
-  return o.str();
+  return fig;
 }
 
 // Final scores of the groups of one task: a bar per group (mean) with its 95 % CI as a whisker.
-std::string BarsSvg(const std::string& task, const std::vector<std::string>& names,
-                    const std::vector<double>& mean, const std::vector<Interval>& ci) {
-  const double W = 640, row = 28, L = 260, R = 30, T = 30, H = T + row * names.size() + 30;
+Figure BarsFigure(const std::string& task, const std::vector<std::string>& names,
+                  const std::vector<double>& mean, const std::vector<Interval>& ci) {
+  const double W = 640, row = 28, L = 260, R = 60, T = 30, H = T + row * names.size() + 30;
   double lo = 0, hi = 0;
   for (size_t i = 0; i < names.size(); ++i)
     for (double v : {mean[i], ci[i].lo, ci[i].hi})
       if (!std::isnan(v)) lo = std::min(lo, v), hi = std::max(hi, v);
   if (!(hi > lo)) hi = lo + 1;
   auto X = [&](double v) { return L + (W - L - R) * (v - lo) / (hi - lo); };
-  std::ostringstream o;
-  o << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H
-    << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n"
-    << "<text x='" << W / 2 << "' y='18' text-anchor='middle' font-size='14'>" << task
-    << ": final score (mean, 95 % CI)</text>\n";
+  Figure fig(W, H);
+  fig.Text(W / 2, 18, task + ": final score (mean, 95 % CI)", 'm', "#000", 14);
   for (size_t i = 0; i < names.size(); ++i) {
     const double y = T + row * i;
-    o << "<text x='" << L - 8 << "' y='" << y + 17 << "' text-anchor='end'>" << names[i] << "</text>\n";
+    fig.Text(L - 8, y + 17, names[i], 'e');
     if (std::isnan(mean[i])) continue;
-    o << "<rect x='" << std::min(X(0), X(mean[i])) << "' y='" << y + 4 << "' width='"
-      << std::abs(X(mean[i]) - X(0)) << "' height='" << row - 8 << "' fill='" << kColors[i % 8]
-      << "' fill-opacity='0.7'/>\n<line x1='" << X(ci[i].lo) << "' y1='" << y + row / 2 << "' x2='"
-      << X(ci[i].hi) << "' y2='" << y + row / 2 << "' stroke='black' stroke-width='2'/>\n"
-      << "<text x='" << X(std::max(mean[i], ci[i].hi)) + 4 << "' y='" << y + 17 << "'>"
-      << Fmt(mean[i]) << "</text>\n";
+    fig.Rect(std::min(X(0), X(mean[i])), y + 4, std::abs(X(mean[i]) - X(0)), row - 8,
+             kColors[i % 8], 0.7);
+    fig.Line(X(ci[i].lo), y + row / 2, X(ci[i].hi), y + row / 2, "#000", 2);
+    fig.Text(X(std::max(mean[i], ci[i].hi)) + 4, y + 17, Fmt(mean[i]));
   }
-  o << "<line x1='" << X(0) << "' y1='" << T << "' x2='" << X(0) << "' y2='" << H - 30
-    << "' stroke='gray'/>\n</svg>\n";
-  return o.str();
+  fig.Line(X(0), T, X(0), H - 30, "#808080");
+  return fig;
 }
 
 void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream f(path);
+  std::ofstream f(path, std::ios::binary);
   MBRL_CHECK(f.good(), path, ": cannot write");
   f << text;
+}
+
+// writes <out_dir>/<name>.svg and .png; returns the SVG text
+std::string WritePlot(const std::string& out_dir, const std::string& name, const Figure& fig) {
+  const std::string svg = ToSvg(fig);
+  WriteFile(out_dir + "/" + name + ".svg", svg);
+  WriteFile(out_dir + "/" + name + ".png", ToPng(fig));
+  return svg;
+}
+
+std::string PngLink(const std::string& name) {
+  return "<p><a href='" + name + ".png'>" + name + ".png</a></p>\n";
 }
 
 }  // namespace
@@ -265,11 +266,11 @@ void WriteCompareReport(const std::vector<Group>& groups, const std::string& out
     }
     std::vector<int64_t> grid;
     for (int i = 1; i <= 40; ++i) grid.push_back(horizon * i / 40);
-    const std::string svg_name = "curves_" + task + ".svg";
-    const std::string svg = CurveSvg(task, gs, grid);
-    WriteFile(out_dir + "/" + svg_name, svg);
-    svgs << "<h2>" << task << "</h2>\n" << svg;
-    md << "## " << task << "\n\n![learning curves](" << svg_name << ")\n\n";
+    const std::string curves = "curves_" + task;
+    svgs << "<h2>" << task << "</h2>\n"
+         << WritePlot(out_dir, curves, CurveFigure(task, gs, grid)) << PngLink(curves);
+    md << "## " << task << "\n\n![learning curves](" << curves << ".png) ([SVG](" << curves
+       << ".svg))\n\n";
     std::vector<int64_t> cols = budgets;
     if (cols.empty()) cols = {horizon / 4, horizon / 2, horizon};
     md << "| agent | config | seeds | final step | final mean [95 % CI] | final IQM [95 % CI] |";
@@ -282,13 +283,15 @@ void WriteCompareReport(const std::vector<Group>& groups, const std::string& out
     std::vector<Interval> bar_cis;
     for (const Group* g : gs) {
       int64_t final_step = INT64_MAX;
-      for (const auto& r : g->runs) final_step = std::min(final_step, r.steps.empty() ? 0 : r.steps.back());
+      for (const auto& r : g->runs)
+        final_step = std::min(final_step, r.steps.empty() ? 0 : r.steps.back());
       std::vector<double> final_scores;
       double wall = 0, rate = 0;
       for (const auto& r : g->runs) {
         if (double x = ScoreAt(r, final_step); !std::isnan(x)) final_scores.push_back(x);
         wall += r.wall_time / g->runs.size();
-        if (r.wall_time > 0 && !r.steps.empty()) rate += r.steps.back() / r.wall_time / g->runs.size();
+        if (r.wall_time > 0 && !r.steps.empty())
+          rate += r.steps.back() / r.wall_time / g->runs.size();
       }
       Interval mci{kNaN, kNaN}, ici{kNaN, kNaN};
       if (!final_scores.empty()) {
@@ -316,11 +319,10 @@ void WriteCompareReport(const std::vector<Group>& groups, const std::string& out
           << Iqm(final_scores) << "," << ici.lo << "," << ici.hi << "," << wall << "," << rate
           << "\n";
     }
-    const std::string bars_name = "final_" + task + ".svg";
-    const std::string bars = BarsSvg(task, bar_names, bar_means, bar_cis);
-    WriteFile(out_dir + "/" + bars_name, bars);
-    svgs << bars;
-    md << "\n![final scores](" << bars_name << ")\n\nRuns:\n";
+    const std::string bars = "final_" + task;
+    svgs << WritePlot(out_dir, bars, BarsFigure(task, bar_names, bar_means, bar_cis))
+         << PngLink(bars);
+    md << "\n![final scores](" << bars << ".png) ([SVG](" << bars << ".svg))\n\nRuns:\n";
     for (const Group* g : gs)
       for (const auto& r : g->runs) md << "- " << Name(*g) << ": `" << r.dir << "`\n";
     md << "\n";
@@ -330,7 +332,8 @@ void WriteCompareReport(const std::vector<Group>& groups, const std::string& out
   WriteFile(out_dir + "/report.html",
             "<!doctype html><html><head><meta charset='utf-8'><title>mbrl compare</title></head>"
             "<body style='font-family:sans-serif'><h1>Comparison</h1><p>Tables: report.md, "
-            "summary.csv</p>\n" + svgs.str() + "</body></html>\n");
+            "summary.csv</p>\n" +
+                svgs.str() + "</body></html>\n");
 }
 
 }  // namespace mbrl

@@ -1,9 +1,10 @@
+#include "mbrl/config/config.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 
 #include "agents/run_config.h"
-#include "mbrl/config/config.h"
 
 namespace mbrl {
 namespace {
@@ -55,9 +56,8 @@ std::string ErrorOf(const std::vector<std::string>& files, const std::vector<std
 TEST(Config, DefaultsFilesAndOverrides) {
   auto f = Write("a.json", R"({"mode": "icem", "planner": {"population": 50}})");
   Json resolved;
-  auto c = config::Load<Outer>({f}, {"planner.alpha=0.5", "steps=7", "verbose=true",
-                                     "planner.bounds=[0,2,3]"},
-                               &resolved);
+  auto c = config::Load<Outer>(
+      {f}, {"planner.alpha=0.5", "steps=7", "verbose=true", "planner.bounds=[0,2,3]"}, &resolved);
   EXPECT_EQ(c.mode, "icem");
   EXPECT_EQ(c.planner.population, 50);
   EXPECT_DOUBLE_EQ(c.planner.alpha, 0.5);
@@ -130,6 +130,30 @@ TEST(Config, MalformedJsonAndMissingFile) {
             std::string::npos);
   auto arr = Write("array.json", "[1, 2]");
   EXPECT_NE(ErrorOf({arr}, {}).find("expected a JSON object"), std::string::npos);
+}
+
+// Fuzzer findings and their neighbours: each is a one-line error naming the file or key, never an
+// uncaught nlohmann exception, a wrapped integer, or a value config.json cannot hold.
+TEST(Config, NumbersJsonCannotHoldAreErrors) {
+  // tests/fuzz/crashes/config-number-overflow: 1e999 escaped as json out_of_range
+  auto big = Write("big.json", R"({"steps": 77777e7777})");
+  EXPECT_NE(
+      ErrorOf({big}, {}).find("big.json: malformed JSON: number overflow parsing '77777e7777'"),
+      std::string::npos)
+      << ErrorOf({big}, {});
+  // an override of inf would be saved as null in config.json (JSON has no Inf/NaN)
+  auto ok = Write("ok.json", "{}");
+  EXPECT_NE(ErrorOf({ok}, {"planner.bounds=[0, 1]", "planner.alpha=inf"}).find("not finite"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf({ok}, {"planner.bounds=[-inf]"}).find("malformed JSON"), std::string::npos);
+  // 2^64 - 1 used to wrap to -1 in an int64 field
+  auto wrap = Write("wrap.json", R"({"steps": 18446744073709551615})");
+  EXPECT_NE(ErrorOf({wrap}, {}).find("steps: value 18446744073709551615 does not fit"),
+            std::string::npos)
+      << ErrorOf({wrap}, {});
+  // a base that is not a regular file (a directory, a device) is refused, not read
+  auto dev = Write("dev.json", R"({"base": "/dev/zero"})");
+  EXPECT_NE(ErrorOf({dev}, {}).find("base: not a regular file: /dev/zero"), std::string::npos);
 }
 
 TEST(Config, RunConfigAgentSectionsAndTask) {

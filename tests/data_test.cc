@@ -1,8 +1,8 @@
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <hdf5.h>
 #include <torch/torch.h>
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <filesystem>
 #include <fstream>
 
@@ -145,8 +145,9 @@ TEST(Dataset, RoundTripAppendAndReload) {
 TEST(Dataset, MismatchedTaskOrDimsIsAnError) {
   const std::string dir = FreshDir("mismatch");
   Dataset(dir, kInfo).Append(MakeEpisode(0, 3));
-  EXPECT_NE(ErrorOf([&] { Dataset(dir, {"other", 3, 2, {-1, -1}, {1, 1}}); })
-                .find("dataset is for fake_task"),
+  EXPECT_NE(ErrorOf([&] {
+              Dataset(dir, {"other", 3, 2, {-1, -1}, {1, 1}});
+            }).find("dataset is for fake_task"),
             std::string::npos);
   ReplayBuffer wrong(10, 4, 2);
   EXPECT_NE(ErrorOf([&] { Dataset::LoadInto(dir, &wrong); }).find("do not match"),
@@ -206,6 +207,69 @@ TEST(Dataset, WrongShapeOrMissingEpisodeIsAClearError) {
   H5Aclose(attr);
   H5Fclose(f);
   EXPECT_NE(ErrorOf([&] { Dataset::ReadInfo(dir); }).find("episode_2 missing"), std::string::npos);
+}
+
+// Replaces attribute `name` of object `path` in the dataset file with `n` int64 values.
+void SetIntAttr(const std::string& dir, const char* path, const char* name,
+                std::vector<int64_t> values) {
+  const std::string file = dir + "/data/main_data.hdf5";
+  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  hid_t obj = H5Oopen(f, path, H5P_DEFAULT);
+  H5Adelete(obj, name);
+  const hsize_t n = values.size();
+  hid_t space = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr);
+  hid_t attr = H5Acreate2(obj, name, H5T_NATIVE_INT64, space, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(attr, H5T_NATIVE_INT64, values.data());
+  H5Aclose(attr);
+  H5Sclose(space);
+  H5Oclose(obj);
+  H5Fclose(f);
+}
+
+// Fuzzer finding (tests/fuzz/crashes/dataset-int-attribute-array): an integer attribute holding an
+// array was read into one int64 (stack overflow); attributes must now have one value. Huge or
+// negative counts are errors before anything is allocated.
+TEST(Dataset, HostileAttributesAreClearErrors) {
+  const std::string dir = FreshDir("attrs");
+  const auto fresh = [&] {
+    fs::remove_all(dir);
+    Dataset ds(dir, kInfo);
+    ds.Append(MakeEpisode(0, 5));
+  };
+  const std::pair<std::function<void()>, std::string> cases[] = {
+      {[&] {
+         SetIntAttr(dir, "/", "obs_dim", {3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3});
+       },
+       "attribute obs_dim is not one integer"},
+      {[&] { SetIntAttr(dir, "/", "obs_dim", {int64_t(1) << 40}); }, "obs_dim 1099511627776"},
+      {[&] { SetIntAttr(dir, "/", "total_episodes", {-5}); }, "total_episodes -5 out of range"},
+      {[&] { SetIntAttr(dir, "/episode_0", "total_steps", {INT64_MAX}); },
+       "total_steps 9223372036854775807 not in [1, "},
+  };
+  for (const auto& [damage, want] : cases) {
+    fresh();
+    damage();
+    const std::string e = ErrorOf([&] { Dataset::ReadInfo(dir); });
+    EXPECT_NE(e.find(want), std::string::npos) << want << " -> " << e;
+  }
+  // an episode array far larger than memory is refused before allocating it
+  fresh();
+  SetIntAttr(dir, "/episode_0", "total_steps", {int64_t(1) << 30});
+  const std::string file = dir + "/data/main_data.hdf5";
+  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  H5Ldelete(f, "episode_0/observations", H5P_DEFAULT);
+  hsize_t dims[2] = {(hsize_t(1) << 30) + 1, 3};
+  hid_t space = H5Screate_simple(2, dims, nullptr);
+  hid_t ds = H5Dcreate2(f, "episode_0/observations", H5T_IEEE_F32LE, space, H5P_DEFAULT,
+                        H5P_DEFAULT, H5P_DEFAULT);  // no data written: nothing stored
+  H5Dclose(ds);
+  H5Sclose(space);
+  SetIntAttr(dir, "/", "total_steps", {int64_t(1) << 30});
+  H5Fclose(f);
+  const auto info = Dataset::ReadInfo(dir);
+  const std::string e = ErrorOf([&] { Dataset::ReadEpisode(dir, info, 0); });
+  EXPECT_NE(e.find("observations: larger than 1 GiB"), std::string::npos) << e;
 }
 
 }  // namespace

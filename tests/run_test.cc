@@ -43,7 +43,7 @@ TEST(Run, DirectoryLayoutMetricsDatasetCheckpoint) {
                         "dataset/metadata.json", "dataset/data/main_data.hdf5"})
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
   EXPECT_EQ(Column(dir, "episode"), (std::vector<double>{1, 2, 3, 4, 5}));
-  EXPECT_EQ(Column(dir, "env_step"), (std::vector<double>{100, 200, 300, 400, 500}));
+  EXPECT_EQ(Column(dir, "env_step"), (std::vector<double>{200, 400, 600, 800, 1000}));
   const auto rows = ReadMetricsJsonl(dir + "/metrics.jsonl");
   EXPECT_TRUE(rows[1].Find("eval_return") && !rows[0].Find("eval_return"));
   for (const char* k : {"return", "length", "wall_time", "steps_per_s"})

@@ -71,6 +71,7 @@ Json LoadLayeredImpl(const std::string& file, Origins* origins, std::set<std::st
     for (const auto& b : bases) {
       const fs::path bp = fs::path(b).is_absolute() ? fs::path(b) : dir / b;
       MBRL_CHECK(fs::exists(bp), file, ": base: file not found: ", bp.string());
+      MBRL_CHECK(fs::is_regular_file(bp), file, ": base: not a regular file: ", bp.string());
       merged.merge_patch(LoadLayeredImpl(bp.string(), origins, seen));
     }
     j.erase("base");
@@ -133,8 +134,9 @@ void JsonReader::Finish() const {
   for (auto it = json_.begin(); it != json_.end(); ++it) {
     if (std::find(known_.begin(), known_.end(), it.key()) != known_.end()) continue;
     const std::string close = ClosestKey(it.key(), known_);
-    Fail(Path(it.key()),
-         "unknown key" + (close.empty() ? std::string() : " (did you mean '" + Path(close) + "'?)"));
+    Fail(
+        Path(it.key()),
+        "unknown key" + (close.empty() ? std::string() : " (did you mean '" + Path(close) + "'?)"));
   }
 }
 
@@ -150,7 +152,7 @@ std::string JsonReader::RangeText(const Limits& l) {
 Json ParseJson(const std::string& text, const std::string& source) {
   try {
     return Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number overflow
     std::string msg = e.what();
     if (auto p = msg.find("] "); p != std::string::npos) msg = msg.substr(p + 2);
     throw Error(source + ": malformed JSON: " + msg);
@@ -183,9 +185,9 @@ void ApplyOverride(const std::string& arg, const Json& current, Json* merged, Or
       for (auto k = node->begin(); k != node->end(); ++k) keys.push_back(k.key());
       const std::string close = ClosestKey(key, keys);
       throw Error("command line: " + here + ": unknown key" +
-                  (close.empty() ? "" : " (did you mean '" +
-                                            (walked.empty() ? close : walked + "." + close) +
-                                            "'?)"));
+                  (close.empty() ? ""
+                                 : " (did you mean '" +
+                                       (walked.empty() ? close : walked + "." + close) + "'?)"));
     }
     node = &*it;
     if (!target->contains(key) || !(*target)[key].is_object()) {

@@ -1,11 +1,12 @@
 #include "mbrl/data/dataset.h"
 
 #include <hdf5.h>
-
-#include <filesystem>
-
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <initializer_list>
+#include <nlohmann/json.hpp>
 
 #include "mbrl/core/check.h"
 #include "mbrl/core/runtime.h"
@@ -34,6 +35,11 @@ class H5 {
 };
 
 std::string MainFile(const std::string& dir) { return dir + "/data/main_data.hdf5"; }
+
+// Limits on what a file may declare, checked before anything is allocated: space dims, steps per
+// episode and episodes (their product fits int64), and bytes per episode array.
+constexpr int64_t kMaxDim = 1 << 20, kMaxSteps = int64_t(1) << 31, kMaxEpisodes = int64_t(1) << 31,
+                  kMaxArrayBytes = int64_t(1) << 30;
 
 void Quiet() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
@@ -74,30 +80,46 @@ void WriteStringAttr(hid_t obj, const char* name, const std::string& s) {
   H5Awrite(attr, type, s.c_str());
 }
 
-int64_t ReadIntAttr(const std::string& file, hid_t obj, const char* name) {
+// Opens attribute `name` of `obj`, checking that it has at most `max_values` values of a type in
+// `classes`; returns the attribute and sets `*values` to its number of values.
+H5 OpenAttr(const std::string& file, hid_t obj, const char* name,
+            std::initializer_list<H5T_class_t> classes, int64_t max_values, int64_t* values,
+            const char* what) {
   MBRL_CHECK(H5Aexists(obj, name) > 0, file, ": missing attribute '", name, "'");
   H5 attr(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
+  H5 type(H5Aget_type(attr), H5Tclose);
+  H5 space(H5Aget_space(attr), H5Sclose);
+  const H5T_class_t cls = H5Tget_class(type);
+  *values = H5Sget_simple_extent_npoints(space);
+  MBRL_CHECK(attr.ok() && std::find(classes.begin(), classes.end(), cls) != classes.end() &&
+                 *values >= 1 && *values <= max_values,
+             file, ": attribute ", name, " is not ", what);
+  return attr;
+}
+
+int64_t ReadIntAttr(const std::string& file, hid_t obj, const char* name) {
+  int64_t n = 0;
+  H5 attr = OpenAttr(file, obj, name, {H5T_INTEGER}, 1, &n, "one integer");
   int64_t v = 0;
   MBRL_CHECK(H5Aread(attr, H5T_NATIVE_INT64, &v) >= 0, file, ": cannot read attribute ", name);
   return v;
 }
 
 std::vector<float> ReadFloatsAttr(const std::string& file, hid_t obj, const char* name) {
-  MBRL_CHECK(H5Aexists(obj, name) > 0, file, ": missing attribute '", name, "'");
-  H5 attr(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
-  H5 space(H5Aget_space(attr), H5Sclose);
-  std::vector<float> v(static_cast<size_t>(H5Sget_simple_extent_npoints(space)));
+  int64_t n = 0;
+  H5 attr = OpenAttr(file, obj, name, {H5T_FLOAT, H5T_INTEGER}, kMaxDim, &n, "a list of numbers");
+  std::vector<float> v(static_cast<size_t>(n));
   MBRL_CHECK(H5Aread(attr, H5T_NATIVE_FLOAT, v.data()) >= 0, file, ": cannot read attribute ",
              name);
   return v;
 }
 
 std::string ReadStringAttr(const std::string& file, hid_t obj, const char* name) {
-  MBRL_CHECK(H5Aexists(obj, name) > 0, file, ": missing attribute '", name, "'");
-  H5 attr(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
+  int64_t n = 0;
+  H5 attr = OpenAttr(file, obj, name, {H5T_STRING}, 1, &n, "one string");
   H5 type(H5Aget_type(attr), H5Tclose);
-  MBRL_CHECK(H5Tget_class(type) == H5T_STRING && !H5Tis_variable_str(type), file, ": attribute ",
-             name, " is not a fixed-length string");
+  MBRL_CHECK(!H5Tis_variable_str(type), file, ": attribute ", name,
+             " is not a fixed-length string");
   std::string s(H5Tget_size(type), '\0');
   H5Aread(attr, type, s.data());
   return s.substr(0, s.find('\0'));
@@ -120,9 +142,20 @@ torch::Tensor ReadArray(const std::string& where, hid_t group, const char* name,
     for (auto d : shape) want += (want.empty() ? "" : ",") + std::to_string(d);
     throw Error(where + "/" + name + ": shape [" + got + "], expected [" + want + "]");
   }
+  int64_t bytes = static_cast<int64_t>(torch::elementSize(dtype));
+  for (int64_t d : shape) bytes = d > kMaxArrayBytes / bytes ? kMaxArrayBytes + 1 : bytes * d;
+  MBRL_CHECK(bytes <= kMaxArrayBytes, where, "/", name, ": larger than ", kMaxArrayBytes >> 30,
+             " GiB");
   auto t = torch::empty(shape, dtype);
   MBRL_CHECK(H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr()) >= 0, where, "/",
              name, ": unreadable (corrupt or wrong type)");
+  return t;
+}
+
+// an episode group's total_steps, in [1, kMaxSteps]
+int64_t EpisodeSteps(const std::string& where, hid_t group) {
+  const int64_t t = ReadIntAttr(where, group, "total_steps");
+  MBRL_CHECK(t > 0 && t <= kMaxSteps, where, ": total_steps ", t, " not in [1, ", kMaxSteps, "]");
   return t;
 }
 
@@ -185,7 +218,8 @@ void Dataset::Append(const Episode& ep) {
   };
   WriteArray(file_, g, "observations", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
              cpu(ep.observations, torch::kFloat32));
-  WriteArray(file_, g, "actions", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, cpu(ep.actions, torch::kFloat32));
+  WriteArray(file_, g, "actions", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+             cpu(ep.actions, torch::kFloat32));
   WriteArray(file_, g, "rewards", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
              cpu(ep.rewards.reshape({t}), torch::kFloat64));
   WriteArray(file_, g, "terminations", bool_type, bool_type,
@@ -210,8 +244,11 @@ void Dataset::WriteMetadata() const {
                             {"shape", {info_.act_dim}},
                             {"low", info_.act_low},
                             {"high", info_.act_high}};
-  nlohmann::json box_obs = {{"type", "Box"}, {"dtype", "float32"}, {"shape", {info_.obs_dim}},
-                            {"low", "-inf"}, {"high", "inf"}};
+  nlohmann::json box_obs = {{"type", "Box"},
+                            {"dtype", "float32"},
+                            {"shape", {info_.obs_dim}},
+                            {"low", "-inf"},
+                            {"high", "inf"}};
   nlohmann::json meta = {{"dataset_id", fs::path(dir_).filename().string()},
                          {"env_id", info_.env_id},
                          {"total_episodes", episodes_},
@@ -228,8 +265,12 @@ DatasetInfo Dataset::ReadInfo(const std::string& dir, int64_t* episodes, int64_t
   H5 f = OpenFile(file, H5F_ACC_RDONLY);
   DatasetInfo info;
   info.env_id = ReadStringAttr(file, f, "env_id");
-  info.obs_dim = static_cast<int>(ReadIntAttr(file, f, "obs_dim"));
-  info.act_dim = static_cast<int>(ReadIntAttr(file, f, "act_dim"));
+  const int64_t obs_dim = ReadIntAttr(file, f, "obs_dim"),
+                act_dim = ReadIntAttr(file, f, "act_dim");
+  MBRL_CHECK(obs_dim > 0 && obs_dim <= kMaxDim && act_dim > 0 && act_dim <= kMaxDim, file,
+             ": obs_dim ", obs_dim, " / act_dim ", act_dim, " not in [1, ", kMaxDim, "]");
+  info.obs_dim = static_cast<int>(obs_dim);
+  info.act_dim = static_cast<int>(act_dim);
   info.act_low = ReadFloatsAttr(file, f, "action_low");
   info.act_high = ReadFloatsAttr(file, f, "action_high");
   MBRL_CHECK(info.obs_dim > 0 && info.act_dim > 0 &&
@@ -237,13 +278,14 @@ DatasetInfo Dataset::ReadInfo(const std::string& dir, int64_t* episodes, int64_t
                  static_cast<int>(info.act_high.size()) == info.act_dim,
              file, ": inconsistent space attributes");
   const int64_t n = ReadIntAttr(file, f, "total_episodes");
+  MBRL_CHECK(n >= 0 && n <= kMaxEpisodes, file, ": total_episodes ", n, " out of range");
   int64_t total = 0;
   for (int64_t i = 0; i < n; ++i) {
     const std::string name = "episode_" + std::to_string(i);
     MBRL_CHECK(H5Lexists(f, name.c_str(), H5P_DEFAULT) > 0, file, ": ", name,
                " missing (total_episodes = ", n, ")");
     H5 g(H5Gopen2(f, name.c_str(), H5P_DEFAULT), H5Gclose);
-    total += ReadIntAttr(file + ":" + name, g, "total_steps");
+    total += EpisodeSteps(file + ":" + name, g);
   }
   const int64_t declared = ReadIntAttr(file, f, "total_steps");
   MBRL_CHECK(total == declared, file, ": total_steps ", declared, " but episodes hold ", total);
@@ -259,14 +301,12 @@ Episode Dataset::ReadEpisode(const std::string& dir, const DatasetInfo& info, in
   const std::string where = file + ":" + name;
   MBRL_CHECK(H5Lexists(f, name.c_str(), H5P_DEFAULT) > 0, where, ": missing");
   H5 g(H5Gopen2(f, name.c_str(), H5P_DEFAULT), H5Gclose);
-  const int64_t t = ReadIntAttr(where, g, "total_steps");
-  MBRL_CHECK(t > 0, where, ": total_steps must be > 0, got ", t);
+  const int64_t t = EpisodeSteps(where, g);
   H5 bool_type(BoolType(), H5Tclose);
   Episode ep;
-  ep.observations = ReadArray(where, g, "observations", H5T_NATIVE_FLOAT, torch::kFloat32,
-                              {t + 1, info.obs_dim});
-  ep.actions =
-      ReadArray(where, g, "actions", H5T_NATIVE_FLOAT, torch::kFloat32, {t, info.act_dim});
+  ep.observations =
+      ReadArray(where, g, "observations", H5T_NATIVE_FLOAT, torch::kFloat32, {t + 1, info.obs_dim});
+  ep.actions = ReadArray(where, g, "actions", H5T_NATIVE_FLOAT, torch::kFloat32, {t, info.act_dim});
   ep.rewards = ReadArray(where, g, "rewards", H5T_NATIVE_DOUBLE, torch::kFloat64, {t});
   ep.terminations = ReadArray(where, g, "terminations", bool_type, torch::kBool, {t});
   ep.truncations = ReadArray(where, g, "truncations", bool_type, torch::kBool, {t});

@@ -6,19 +6,20 @@
 ///     int iterations = 5;
 ///     template <class V> void Visit(V& v) { v("iterations", iterations, AtLeast(1)); }
 ///   };
-/// JsonReader fills a struct from JSON (unknown keys, wrong types and out-of-range values are errors
-/// naming the file and the key path); JsonWriter turns it back into JSON. Files are layered with a
-/// top-level "base" key; command-line overrides `a.b=value` take their type from the current value.
+/// JsonReader fills a struct from JSON (unknown keys, wrong types and out-of-range values are
+/// errors naming the file and the key path); JsonWriter turns it back into JSON. Files are layered
+/// with a top-level "base" key; command-line overrides `a.b=value` take their type from the current
+/// value.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "mbrl/core/check.h"
 
@@ -33,7 +34,9 @@ struct Limits {
 };
 inline Limits AtLeast(double lo) { return {lo, std::nullopt, {}}; }
 inline Limits Between(double lo, double hi) { return {lo, hi, {}}; }
-inline Limits OneOf(std::vector<std::string> c) { return {std::nullopt, std::nullopt, std::move(c)}; }
+inline Limits OneOf(std::vector<std::string> c) {
+  return {std::nullopt, std::nullopt, std::move(c)};
+}
 
 /// Where each key path came from ("configs/a.json", "command line"), for error messages.
 using Origins = std::map<std::string, std::string>;
@@ -48,7 +51,8 @@ struct IsVisitable<T, std::void_t<decltype(std::declval<T&>().Visit(std::declval
 /// The closest candidate by edit distance, or "" when none is reasonably close.
 std::string ClosestKey(const std::string& key, const std::vector<std::string>& candidates);
 
-/// Fills visitable structs from a JSON object. Call Finish() after the visit to reject unknown keys.
+/// Fills visitable structs from a JSON object. Call Finish() after the visit to reject unknown
+/// keys.
 class JsonReader {
  public:
   JsonReader(const Json& json, std::string prefix, const Origins* origins)
@@ -72,7 +76,9 @@ class JsonReader {
   [[noreturn]] void Fail(const std::string& path, const std::string& what) const;
 
  private:
-  std::string Path(const std::string& key) const { return prefix_.empty() ? key : prefix_ + "." + key; }
+  std::string Path(const std::string& key) const {
+    return prefix_.empty() ? key : prefix_ + "." + key;
+  }
   void Expect(const std::string& path, const Json& j, bool ok, const char* type) const;
 
   template <class T>
@@ -87,9 +93,13 @@ class JsonReader {
       field = j.get<bool>();
     } else if constexpr (std::is_integral_v<T>) {
       Expect(path, j, j.is_number_integer(), "integer");
+      if (j.is_number_unsigned() &&
+          j.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max()))
+        Fail(path, "value " + j.dump() + " does not fit the field's integer type");
       const auto v = j.get<int64_t>();
       if (v < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
-          (v > 0 && static_cast<uint64_t>(v) > static_cast<uint64_t>(std::numeric_limits<T>::max())))
+          (v > 0 &&
+           static_cast<uint64_t>(v) > static_cast<uint64_t>(std::numeric_limits<T>::max())))
         Fail(path, "value " + std::to_string(v) + " does not fit the field's integer type");
       field = static_cast<T>(v);
     } else if constexpr (std::is_floating_point_v<T>) {
@@ -113,7 +123,7 @@ class JsonReader {
   void Check(const std::string& path, const T& field, const Limits& limits) const {
     if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
       const double v = static_cast<double>(field);
-      if (!(v == v)) Fail(path, "value is NaN");
+      if (!std::isfinite(v)) Fail(path, "value is not finite");  // JSON has no NaN/Inf
       if ((limits.min && v < *limits.min) || (limits.max && v > *limits.max))
         Fail(path, "value " + Json(field).dump() + " out of range " + RangeText(limits));
     } else if constexpr (std::is_same_v<T, std::string>) {
@@ -182,7 +192,8 @@ T Load(const std::vector<std::string>& files, const std::vector<std::string>& ov
   Origins origins;
   Json merged = Json::object();
   for (const auto& f : files) merged.merge_patch(LoadLayered(f, &origins));
-  for (const auto& o : overrides) ApplyOverride(o, ToJson(FromJson<T>(merged, origins)), &merged, &origins);
+  for (const auto& o : overrides)
+    ApplyOverride(o, ToJson(FromJson<T>(merged, origins)), &merged, &origins);
   T cfg = FromJson<T>(merged, origins);
   if (resolved) *resolved = ToJson(cfg);
   return cfg;

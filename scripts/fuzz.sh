@@ -30,14 +30,14 @@ fuzzer="$build/tests/fuzz/fuzz_$target"
 status=0
 "$fuzzer" "$work/corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
   -print_final_stats=1 -artifact_prefix="$work/crashes/" 2>&1 | tee "$work/log.txt" |
-  grep -E "^#[0-9]+ +(INITED|DONE|NEW|REDUCE)|ERROR|stat::|Test unit written" | tail -n 40 ||
+  grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)|ERROR|stat::|Test unit written" | tail -n 40 ||
   true
 grep -q "^Done\|DONE" "$work/log.txt" || status=1
 # keep a minimized corpus: the inputs that together reach all coverage seen
 "$fuzzer" -merge=1 "$work/merged" "$work/corpus" >"$work/merge.txt" 2>&1
 rm -rf "$kept"
 cp -r "$work/merged" "$kept"
-echo "fuzz $target: $(grep -E '^#[0-9]+ +DONE' "$work/log.txt" | tail -n 1)"
+echo "fuzz $target: $(grep -E '^#[0-9]+[[:space:]]+DONE' "$work/log.txt" | tail -n 1)"
 echo "fuzz $target: kept corpus $(ls "$kept" | wc -l) inputs in tests/fuzz/$target"
 if ((status)); then
   echo "fuzz $target: stopped early (crash?): $(ls "$work/crashes")" >&2

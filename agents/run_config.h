@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "agents/dreamer.h"
 #include "agents/mbpo.h"
 #include "agents/pets.h"
 #include "mbrl/config/config.h"
@@ -76,10 +77,12 @@ struct RunConfig {
   PetsConfig pets;
   MbpoConfig mbpo;
   SacAgentConfig sac;
+  DreamerConfig dreamer;
+  PlanetConfig planet;
 
   template <class V>
   void Visit(V& v) {
-    v("agent", agent, OneOf({"random", "pets", "mbpo", "sac"}));
+    v("agent", agent, OneOf({"random", "pets", "mbpo", "sac", "dreamer", "planet"}));
     v("seed", seed, AtLeast(0));
     v("device", device, OneOf({"auto", "cpu", "cuda"}));
     v("threads", threads);
@@ -96,6 +99,8 @@ struct RunConfig {
     if (agent == "pets") v("pets", pets);
     if (agent == "mbpo") v("mbpo", mbpo);
     if (agent == "sac") v("sac", sac);
+    if (agent == "dreamer") v("dreamer", dreamer);
+    if (agent == "planet") v("planet", planet);
   }
 };
 

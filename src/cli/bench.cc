@@ -10,6 +10,7 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include "agents/dreamer.h"
 #include "agents/run_config.h"
 #include "envs/env.h"
 #include "envs/mujoco_env.h"
@@ -309,6 +310,64 @@ int BenchSac(const PhaseThreads& threads, int repeats, bool tune_malloc) {
   return 0;
 }
 
+// Dreamer's two training phases: a world-model step on [B,T] sequences and an imagination +
+// actor-critic step from every posterior state. Default: the DreamerV3-sized case.
+int BenchRssm(const ThreadsConfig& threads, int repeats, bool tune_malloc) {
+  if (tune_malloc) TuneAllocator();
+  struct Case {
+    const char* name;
+    int obs, act;
+    RssmConfig model;
+    ActorCriticConfig behavior;
+    int starts;
+  };
+  Case v3{"v3_512", 24, 6, {}, {}, 1024};
+  v3.model.deter = 512, v3.model.units = 512, v3.model.stoch = 32, v3.model.classes = 32;
+  v3.model.batch_size = 16, v3.model.seq_len = 64;
+  v3.behavior.units = 512;
+  const DreamerConfig d;
+  Case lean{"dreamer_default", 5, 1, d.model, d.behavior, d.imagine_starts};
+  std::fprintf(stderr, "%-20s %10s %10s %14s %14s\n", "case", "wm ms", "ac ms", "wm torch/blas",
+               "ac torch/blas");
+  for (auto& c : {v3, lean}) {
+    Rssm rssm(c.obs, c.act, c.model);
+    ActorCritic ac(static_cast<int>(rssm->FeatureSize()), c.act, c.behavior, torch::kCPU);
+    auto gen = at::detail::createCPUGenerator(0);
+    const int64_t b = c.model.batch_size, t = c.model.seq_len;
+    SequenceBatch batch{torch::randn({b, t, c.obs}), torch::rand({b, t, c.act}) * 2 - 1,
+                        torch::randn({b, t}), torch::randn({b, t, c.obs}), torch::zeros({b, t}),
+                        torch::zeros({b, t})};
+    RssmSequence post;
+    const auto wm = [&] {
+      ScopedThreads pools(threads.train);
+      rssm->Update(batch, gen, &post);
+    };
+    const auto imagine = [&] {
+      ScopedThreads pools(threads.update);
+      auto start = post.Flat();
+      const int64_t n = c.starts > 0 ? c.starts : start.deter.size(0);
+      start = {start.deter.narrow(0, 0, n), start.stoch.narrow(0, 0, n), start.stats.narrow(0, 0, n)};
+      ImagineAndLearn(rssm, ac, start, gen);
+    };
+    wm();
+    std::vector<double> wm_s, ac_s;
+    for (int r = 0; r < repeats; ++r) {
+      wm_s.push_back(1 / Rate(2.0, wm));
+      ac_s.push_back(1 / Rate(2.0, imagine));
+    }
+    const double w = Median(wm_s), a = Median(ac_s);
+    Emit({{"bench", "rssm"}, {"case", c.name}, {"batch", b}, {"seq_len", t}, {"obs_dim", c.obs},
+          {"act_dim", c.act}, {"deter", c.model.deter}, {"units", c.model.units},
+          {"stoch", c.model.stoch}, {"classes", c.model.classes}, {"horizon", c.behavior.horizon},
+          {"wm_step_s", w}, {"ac_step_s", a}, {"train_step_s", w + a},
+          {"wm_threads", {threads.train.torch, threads.train.blas}},
+          {"ac_threads", {threads.update.torch, threads.update.blas}}});
+    std::fprintf(stderr, "%-20s %10.1f %10.1f %9d/%d %9d/%d\n", c.name, 1000 * w, 1000 * a,
+                 threads.train.torch, threads.train.blas, threads.update.torch, threads.update.blas);
+  }
+  return 0;
+}
+
 // Per-action latency of the exported policy (Hopper-shaped SAC actor, one observation per call):
 // LibTorch eager, TorchScript in C++, the native runtime. Files go to `dir` for
 // scripts/bench_export_onnx.py (ONNX Runtime and TorchScript from Python).
@@ -393,8 +452,14 @@ int Bench(const std::vector<std::string>& args) {
     return BenchPlanner(pools(defaults.plan), static_cast<int>(repeats), tune_malloc);
   if (args[0] == "train")
     return BenchTrain(pools(defaults.train), static_cast<int>(repeats), tune_malloc);
+  if (args[0] == "rssm") {
+    ThreadsConfig t;
+    t.train = {pools(defaults.train)};
+    t.update = {pools(defaults.update)};
+    return BenchRssm(t, static_cast<int>(repeats), tune_malloc);
+  }
   if (args[0] == "sac") return BenchSac(pools(defaults.update), static_cast<int>(repeats), tune_malloc);
-  throw Error("bench: unknown benchmark '" + args[0] + "' (known: env, planner, train, sac, export)");
+  throw Error("bench: unknown benchmark '" + args[0] + "' (known: env, planner, train, sac, rssm, export)");
 }
 
 }  // namespace mbrl

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "mbrl/core/check.h"
+#include "mbrl/core/random.h"
 
 namespace mbrl {
 namespace {
@@ -19,17 +20,13 @@ Mlp MakeMlp(torch::nn::Module& m, const std::string& name, std::vector<int64_t> 
     const double bound = 1.0 / std::sqrt(static_cast<double>(sizes[i]));
     auto shape_w = k > 0 ? std::vector<int64_t>{k, sizes[i], sizes[i + 1]}
                          : std::vector<int64_t>{sizes[i], sizes[i + 1]};
-    auto shape_b = k > 0 ? std::vector<int64_t>{k, 1, sizes[i + 1]}
-                         : std::vector<int64_t>{sizes[i + 1]};
+    auto shape_b =
+        k > 0 ? std::vector<int64_t>{k, 1, sizes[i + 1]} : std::vector<int64_t>{sizes[i + 1]};
     auto w = (torch::rand(shape_w) * 2 - 1) * bound, b = (torch::rand(shape_b) * 2 - 1) * bound;
     mlp.w.push_back(m.register_parameter(name + "_w" + std::to_string(i), w));
     mlp.b.push_back(m.register_parameter(name + "_b" + std::to_string(i), b));
   }
   return mlp;
-}
-
-torch::Tensor Noise(torch::IntArrayRef shape, torch::Generator& gen, const torch::Device& device) {
-  return device.is_cpu() ? torch::randn(shape, gen) : torch::randn(shape, torch::device(device));
 }
 
 }  // namespace
@@ -67,15 +64,19 @@ SacImpl::SacImpl(int obs_dim, int act_dim, std::vector<float> low, std::vector<f
     target_.w.push_back(register_buffer("target_w" + std::to_string(i), critic_.w[i].clone()));
     target_.b.push_back(register_buffer("target_b" + std::to_string(i), critic_.b[i].clone()));
   }
-  log_alpha_ = register_parameter("log_alpha", torch::full({}, std::log(cfg.init_alpha)),
-                                  cfg.learn_alpha);
+  log_alpha_ =
+      register_parameter("log_alpha", torch::full({}, std::log(cfg.init_alpha)), cfg.learn_alpha);
   sums_ = register_buffer("stat_sums", torch::zeros({5}));
   to(device);
   std::vector<torch::Tensor> actor_params, critic_params;
-  for (size_t i = 0; i < actor_.w.size(); ++i) actor_params.insert(actor_params.end(), {actor_.w[i], actor_.b[i]});
-  for (size_t i = 0; i < critic_.w.size(); ++i) critic_params.insert(critic_params.end(), {critic_.w[i], critic_.b[i]});
-  actor_opt_ = std::make_unique<torch::optim::Adam>(actor_params, torch::optim::AdamOptions(cfg.actor_lr));
-  critic_opt_ = std::make_unique<torch::optim::Adam>(critic_params, torch::optim::AdamOptions(cfg.critic_lr));
+  for (size_t i = 0; i < actor_.w.size(); ++i)
+    actor_params.insert(actor_params.end(), {actor_.w[i], actor_.b[i]});
+  for (size_t i = 0; i < critic_.w.size(); ++i)
+    critic_params.insert(critic_params.end(), {critic_.w[i], critic_.b[i]});
+  actor_opt_ =
+      std::make_unique<torch::optim::Adam>(actor_params, torch::optim::AdamOptions(cfg.actor_lr));
+  critic_opt_ =
+      std::make_unique<torch::optim::Adam>(critic_params, torch::optim::AdamOptions(cfg.critic_lr));
   alpha_opt_ = std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{log_alpha_},
                                                     torch::optim::AdamOptions(cfg.alpha_lr));
 }
@@ -123,7 +124,8 @@ torch::Tensor SacImpl::Act(const torch::Tensor& obs, bool deterministic, torch::
   if (deterministic) return Deterministic(obs);
   torch::NoGradGuard ng;
   auto x = obs.to(device_, torch::kFloat32);
-  return Sample(x, Noise({x.size(0), act_dim_}, gen, device_)).first * scale_ + shift_;
+  return Sample(x, Randn({x.size(0), act_dim_}, gen, torch::device(device_))).first * scale_ +
+         shift_;
 }
 
 void SacImpl::Update(const Batch& batch, torch::Generator& gen) {
@@ -131,7 +133,7 @@ void SacImpl::Update(const Batch& batch, torch::Generator& gen) {
   auto act = (batch.act.to(device_) - shift_) / scale_;
   auto reward = batch.reward.to(device_), done = batch.terminated.to(device_, torch::kFloat32);
   auto alpha = log_alpha_.detach().exp();
-  auto eps = Noise({2, obs.size(0), act_dim_}, gen, device_);  // for s' and for s
+  auto eps = Randn({2, obs.size(0), act_dim_}, gen, torch::device(device_));  // for s' and for s
   // Both losses use the current networks (as softlearning, which MBPO used), so the critic and
   // actor branches are independent: they run on two threads, and the steps follow.
   torch::Tensor critic_loss, actor_loss, logp, q;
@@ -141,7 +143,8 @@ void SacImpl::Update(const Batch& batch, torch::Generator& gen) {
       torch::NoGradGuard ng;
       auto [a2, logp2] = Sample(next_obs, eps[0]);
       auto q2 = target_.Forward(torch::cat({next_obs, a2}, -1).unsqueeze(0).expand({2, -1, -1}));
-      target = reward + cfg_.gamma * (1 - done) * (std::get<0>(q2.squeeze(-1).min(0)) - alpha * logp2);
+      target =
+          reward + cfg_.gamma * (1 - done) * (std::get<0>(q2.squeeze(-1).min(0)) - alpha * logp2);
     }
     q = critic_.Forward(torch::cat({obs, act}, -1).unsqueeze(0).expand({2, -1, -1})).squeeze(-1);
     critic_loss = 0.5 * (q - target.unsqueeze(0)).square().mean(1).sum();
@@ -193,8 +196,8 @@ void SacImpl::Update(const Batch& batch, torch::Generator& gen) {
       target_.w[i].lerp_(critic_.w[i], cfg_.tau);
       target_.b[i].lerp_(critic_.b[i], cfg_.tau);
     }
-    sums_ += torch::stack({critic_loss.detach(), actor_loss.detach(), alpha, entropy,
-                           q.detach().mean()});
+    sums_ += torch::stack(
+        {critic_loss.detach(), actor_loss.detach(), alpha, entropy, q.detach().mean()});
   }
   ++updates_;
   ++since_;
@@ -203,8 +206,9 @@ void SacImpl::Update(const Batch& batch, torch::Generator& gen) {
 void SacImpl::SaveTo(torch::serialize::OutputArchive& ar) const {
   torch::serialize::OutputArchive weights, opts;
   save(weights);
-  const std::pair<const char*, torch::optim::Adam*> named[] = {
-      {"actor_opt", actor_opt_.get()}, {"critic_opt", critic_opt_.get()}, {"alpha_opt", alpha_opt_.get()}};
+  const std::pair<const char*, torch::optim::Adam*> named[] = {{"actor_opt", actor_opt_.get()},
+                                                               {"critic_opt", critic_opt_.get()},
+                                                               {"alpha_opt", alpha_opt_.get()}};
   for (const auto& [name, opt] : named) {
     torch::serialize::OutputArchive sub;
     opt->save(sub);
@@ -219,8 +223,9 @@ void SacImpl::LoadFrom(torch::serialize::InputArchive& ar) {
   ar.read("sac", weights);
   ar.read("sac_optimizers", opts);
   load(weights);
-  const std::pair<const char*, torch::optim::Adam*> named[] = {
-      {"actor_opt", actor_opt_.get()}, {"critic_opt", critic_opt_.get()}, {"alpha_opt", alpha_opt_.get()}};
+  const std::pair<const char*, torch::optim::Adam*> named[] = {{"actor_opt", actor_opt_.get()},
+                                                               {"critic_opt", critic_opt_.get()},
+                                                               {"alpha_opt", alpha_opt_.get()}};
   for (const auto& [name, opt] : named) {
     torch::serialize::InputArchive sub;
     opts.read(name, sub);

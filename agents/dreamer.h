@@ -1,0 +1,82 @@
+#pragma once
+/// Agents on the recurrent state-space model: Dreamer (behaviour learned in imagination) and
+/// PlaNet (CEM planning in latent space).
+#include "mbrl/config/config.h"
+#include "mbrl/learners/actor_critic.h"
+#include "mbrl/models/rssm.h"
+#include "mbrl/planners/planner.h"
+
+namespace mbrl {
+
+struct DreamerConfig {
+  RssmConfig model = [] {
+    RssmConfig m;
+    m.deter = 200;
+    m.stoch = 16;
+    m.classes = 16;
+    m.units = 200;
+    m.seq_len = 50;
+    return m;
+  }();
+  ActorCriticConfig behavior = [] {
+    ActorCriticConfig b;
+    b.units = 200;
+    return b;
+  }();
+  int prefill = 2500;        // uniform-random agent steps before the first update
+  int pretrain = 100;        // updates right after the prefill
+  double train_ratio = 160;  // replayed sequence steps (batch_size * seq_len) per agent step
+  int imagine_starts = 256;  // posterior states imagination starts from (0 = all B*(T+1))
+
+  template <class V>
+  void Visit(V& v) {
+    v("model", model);
+    v("behavior", behavior);
+    v("prefill", prefill, config::AtLeast(1));
+    v("pretrain", pretrain, config::AtLeast(0));
+    v("train_ratio", train_ratio, config::AtLeast(0));
+    v("imagine_starts", imagine_starts, config::AtLeast(0));
+  }
+};
+
+struct PlanetConfig {
+  RssmConfig model = [] {
+    RssmConfig m;  // PlaNet: Gaussian latents, deter 200, stoch 30, free nats 3
+    m.free_nats = 3;
+    m.kl_dyn = 0.8;
+    m.kl_rep = 0.2;
+    m.batch_size = 50;
+    m.seq_len = 50;
+    m.lr = 1e-3;
+    return m;
+  }();
+  PlannerConfig planner = [] {
+    PlannerConfig p;
+    p.type = "cem";
+    p.horizon = 12;
+    p.iterations = 10;
+    p.population = 1000;
+    p.elite_fraction = 0.1;
+    p.alpha = 0;
+    return p;
+  }();
+  int prefill_episodes = 5;        // uniform-random episodes before the first model
+  int train_steps = 100;           // model updates after each episode
+  double exploration_noise = 0.3;  // Gaussian action noise (units of the half range)
+
+  template <class V>
+  void Visit(V& v) {
+    v("model", model);
+    v("planner", planner);
+    v("prefill_episodes", prefill_episodes, config::AtLeast(1));
+    v("train_steps", train_steps, config::AtLeast(0));
+    v("exploration_noise", exploration_noise, config::AtLeast(0));
+  }
+};
+
+/// Dreamer's behaviour step: imagine `ac.horizon` steps from `start` with the actor, then one
+/// actor-critic update, backpropagating through the frozen world model.
+ActorCriticStats ImagineAndLearn(Rssm& rssm, ActorCritic& ac, const RssmState& start,
+                                 torch::Generator& gen);
+
+}  // namespace mbrl

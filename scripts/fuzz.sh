@@ -26,7 +26,8 @@ rm -rf "$work/merged"  # work/corpus is kept: a rerun goes on from it
 mkdir -p "$kept" "$work/corpus" "$work/merged" "$work/crashes"
 cp -r "$kept"/. "$work/corpus/"
 fuzzer="$build/tests/fuzz/fuzz_$target"
-# one process, one core; per-input limits: 10 s, 2 GB
+# one process, one core; per-input limits: 10 s, 2 GB; known third-party leaks suppressed
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$root/tests/sanitizers/lsan.supp}"
 status=0
 "$fuzzer" "$work/corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
   -print_final_stats=1 -artifact_prefix="$work/crashes/" 2>&1 | tee "$work/log.txt" |

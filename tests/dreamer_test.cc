@@ -1,0 +1,99 @@
+// Dreamer and PlaNet end to end through the real config path on a tiny fast task.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <numeric>
+#include <vector>
+
+#include "agents/run_config.h"
+#include "agents/trainer.h"
+#include "mbrl/logging/metrics_writer.h"
+#include "tests/test_util.h"
+
+namespace mbrl {
+namespace {
+
+std::vector<std::string> OneThreadEach(std::vector<std::string> ov) {
+  // ctest may run two tests at once on 2 cores: one thread per pool
+  for (const char* phase : {"plan", "train", "update"})
+    for (const char* pool : {"torch", "blas"})
+      ov.push_back(std::string("threads.") + phase + "." + pool + "=1");
+  return ov;
+}
+
+double MeanOfLast(std::vector<double> v, size_t n) {
+  return std::accumulate(v.end() - n, v.end(), 0.0) / n;
+}
+
+TEST(Dreamer, LearnsToReachFarAboveRandom) {
+  // reacher: 50-step episodes, dense reward; uniform random play averages about -42
+  const std::string runs = testing::TempDir() + "/mbrl_dreamer_e2e";
+  std::filesystem::remove_all(runs);
+  const auto ov = OneThreadEach({"runs_dir=" + runs,
+                                 "env.name=reacher",
+                                 "env.action_repeat=1",
+                                 "total_env_steps=1500",
+                                 "progress=false",
+                                 "seed=0",
+                                 "eval_every=0",
+                                 "dreamer.prefill=500",
+                                 "dreamer.pretrain=50",
+                                 "dreamer.train_ratio=128",
+                                 "dreamer.imagine_starts=128",
+                                 "dreamer.model.deter=32",
+                                 "dreamer.model.units=64",
+                                 "dreamer.model.stoch=8",
+                                 "dreamer.model.classes=8",
+                                 "dreamer.model.seq_len=16",
+                                 "dreamer.model.lr=1e-3",
+                                 "dreamer.behavior.units=64",
+                                 "dreamer.behavior.horizon=10",
+                                 "dreamer.behavior.actor_lr=1e-3",
+                                 "dreamer.behavior.critic_lr=1e-3"});
+  config::Json resolved;
+  auto cfg = LoadRunConfig({MBRL_SOURCE_DIR "/configs/dreamer_dmc_cartpole.json"}, ov, &resolved);
+  const std::string dir = Train(cfg, resolved);
+  const auto r = Column(dir, "return");
+  ASSERT_EQ(r.size(), 30u);
+  const double random = MeanOfLast({r.begin(), r.begin() + 10}, 10);
+  const double last = MeanOfLast(r, 5);
+  EXPECT_LT(random, -35.0) << "the prefill episodes are not uniform-random play";
+  EXPECT_GT(last, -25.0) << "last five episodes average " << last << ", random " << random;
+  const auto rows = ReadMetricsJsonl(dir + "/metrics.jsonl");
+  EXPECT_GT(*rows.back().Find("train_updates"), 400.0);
+  EXPECT_TRUE(rows.back().Find("wm_kl"));
+  // the checkpoint plays back with the mean action and the run resumes
+  const auto eval = Evaluate(dir, 1);
+  ASSERT_EQ(eval.size(), 1u);
+  EXPECT_GT(eval[0], -25.0);
+  auto more = cfg;
+  more.total_env_steps = 1550;
+  Train(more, resolved, dir);
+  EXPECT_EQ(Column(dir, "return").size(), 31u);
+}
+
+TEST(Planet, PlansWithTheLearnedModelAndResumes) {
+  const std::string runs = testing::TempDir() + "/mbrl_planet_smoke";
+  std::filesystem::remove_all(runs);
+  const auto ov = OneThreadEach(
+      {"runs_dir=" + runs, "env.name=reacher", "env.action_repeat=1", "total_env_steps=150",
+       "progress=false", "seed=0", "eval_every=0", "planet.prefill_episodes=2",
+       "planet.train_steps=5", "planet.model.deter=16", "planet.model.units=32",
+       "planet.model.seq_len=10", "planet.model.batch_size=8", "planet.planner.population=50",
+       "planet.planner.iterations=2", "planet.planner.horizon=5"});
+  config::Json resolved;
+  auto cfg = LoadRunConfig({MBRL_SOURCE_DIR "/configs/planet_cartpole.json"}, ov, &resolved);
+  const std::string dir = Train(cfg, resolved);
+  const auto rows = ReadMetricsJsonl(dir + "/metrics.jsonl");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_FALSE(rows[0].Find("plan_ms"));  // random prefill episodes
+  EXPECT_GT(*rows[2].Find("plan_ms"), 0.0);
+  EXPECT_TRUE(rows[2].Find("wm_loss"));
+  auto more = cfg;
+  more.total_env_steps = 200;
+  Train(more, resolved, dir);
+  EXPECT_EQ(ReadMetricsJsonl(dir + "/metrics.jsonl").size(), 4u);
+}
+
+}  // namespace
+}  // namespace mbrl

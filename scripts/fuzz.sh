@@ -35,7 +35,7 @@ status=0
   true
 grep -q "^Done\|DONE" "$work/log.txt" || status=1
 # keep a minimized corpus: the inputs that together reach all coverage seen
-"$fuzzer" -merge=1 "$work/merged" "$work/corpus" >"$work/merge.txt" 2>&1
+"$fuzzer" -merge=1 -artifact_prefix="$work/crashes/" "$work/merged" "$work/corpus" >"$work/merge.txt" 2>&1
 rm -rf "$kept"
 cp -r "$work/merged" "$kept"
 echo "fuzz $target: $(grep -E '^#[0-9]+[[:space:]]+DONE' "$work/log.txt" | tail -n 1)"

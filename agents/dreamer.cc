@@ -160,6 +160,10 @@ class DreamerAgent : public Agent {
 ActorCriticStats ImagineAndLearn(Rssm& rssm, ActorCritic& ac, const RssmState& start,
                                  torch::Generator& gen) {
   // backprop reaches the actions through the frozen world model (input gradients only)
+  struct Freeze {
+    Rssm& m;
+    ~Freeze() { m->SetRequiresGrad(true); }  // also when the update throws
+  } freeze{rssm};
   rssm->SetRequiresGrad(false);
   const int horizon = ac->config().horizon;
   std::vector<torch::Tensor> logps;
@@ -173,9 +177,7 @@ ActorCriticStats ImagineAndLearn(Rssm& rssm, ActorCritic& ac, const RssmState& s
       gen);
   auto next = feat.narrow(0, 1, horizon);
   ImaginedTrajectory traj{feat, rssm->Reward(next), rssm->Continue(next), torch::stack(logps)};
-  auto stats = ac->Update(traj);
-  rssm->SetRequiresGrad(true);
-  return stats;
+  return ac->Update(traj);
 }
 
 std::unique_ptr<Agent> MakeDreamerAgent(const DreamerConfig& cfg, const ThreadsConfig& threads,

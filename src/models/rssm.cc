@@ -55,7 +55,7 @@ torch::Tensor RssmImpl::MakeStats(const torch::Tensor& raw) const {
     auto shape = raw.sizes().vec();
     auto probs = raw.view({-1, cfg_.stoch, cfg_.classes}).softmax(-1);
     if (cfg_.unimix > 0) probs = probs * (1 - cfg_.unimix) + cfg_.unimix / cfg_.classes;
-    return probs.log().view(shape);
+    return probs.clamp_min(1e-20).log().view(shape);  // finite even with unimix 0
   }
   auto parts = raw.chunk(2, -1);
   return torch::cat({parts[0], F::softplus(parts[1]) + cfg_.min_std}, -1);

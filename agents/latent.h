@@ -26,6 +26,8 @@ class ActionBounds {
 class Belief {
  public:
   explicit Belief(Rssm model) : model_(std::move(model)) { Reset(); }
+  /// Episode start, and every unobserved (random prefill) step: the initial state and a zero
+  /// action, as at the start of every training sequence.
   void Reset() {
     state_ = model_->Initial(1);
     prev_ = torch::zeros({1, model_->act_dim()}, state_.deter.options());
@@ -37,11 +39,6 @@ class Belief {
   }
   /// The action [1,A] in [-1,1] taken after the last observation.
   void Took(const torch::Tensor& act) { prev_ = act; }
-  /// An action taken without observing (random prefill): the belief restarts from it.
-  void Skip(const torch::Tensor& act) {
-    state_ = model_->Initial(1);
-    prev_ = act;
-  }
   const RssmState& state() const { return state_; }
 
  private:

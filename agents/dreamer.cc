@@ -41,7 +41,6 @@ class DreamerAgent : public Agent {
     torch::Tensor act;  // [1,A] in [-1,1]
     if (!eval && steps_ < cfg_.prefill) {
       act = Rand({1, bounds_.dim()}, act_gen_, bounds_.options()) * 2 - 1;
-      belief_.Reset();
     } else {
       auto feat = belief_.Observe(obs, act_gen_);
       act = eval ? ac_->Mode(feat) : ac_->Sample(feat, act_gen_).act;

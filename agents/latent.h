@@ -26,8 +26,8 @@ class ActionBounds {
 class Belief {
  public:
   explicit Belief(Rssm model) : model_(std::move(model)) { Reset(); }
-  /// Episode start, and every unobserved (random prefill) step: the initial state and a zero
-  /// action, as at the start of every training sequence.
+  /// Episode start: the initial state and a zero action, as at the start of every training
+  /// sequence. (Random prefill steps never touch the belief, so it stays in this state.)
   void Reset() {
     state_ = model_->Initial(1);
     prev_ = torch::zeros({1, model_->act_dim()}, state_.deter.options());

@@ -43,7 +43,6 @@ class PlanetAgent : public Agent {
     torch::Tensor act;  // [1,A] in [-1,1]
     if (!trained_) {
       act = Rand({1, bounds_.dim()}, act_gen_, bounds_.options()) * 2 - 1;
-      belief_.Reset();
     } else {
       const auto t0 = std::chrono::steady_clock::now();
       belief_.Observe(obs, act_gen_);

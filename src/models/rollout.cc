@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "mbrl/core/check.h"
+#include "mbrl/core/random.h"
 
 namespace mbrl {
 namespace {
@@ -73,8 +74,7 @@ torch::Tensor SampleThroughMembers(const MemberWeights& m, const torch::Tensor& 
   const int64_t rows = x.size(0), k = m.members(), padded = perm.size(0);
   auto xs = x.index_select(0, perm).view({k, padded / k, -1});
   auto [mean, lv] = EnsembleImpl::Forward(m, xs);
-  auto noise = mean.device().is_cpu() ? torch::randn(mean.sizes(), gen)
-                                      : torch::randn(mean.sizes(), mean.options());
+  auto noise = Randn(mean.sizes(), gen, mean.options());
   auto sample = mean.addcmul_(lv.mul_(0.5).exp_(), noise).view({padded, -1});
   auto out = torch::empty({rows, sample.size(1)}, sample.options());
   return out.index_copy_(0, perm.narrow(0, 0, rows), sample.narrow(0, 0, rows));
@@ -97,11 +97,11 @@ Objective MakeObjective(const Ensemble& model, const torch::Tensor& start_obs, R
   auto start = start_obs.to(device, torch::kFloat32).reshape({1, -1});
   MBRL_CHECK(start.size(1) == model->obs_dim(), "objective: start obs has ", start.size(1),
              " dims, the model ", model->obs_dim());
-  Rollout rollout{model->Members(model->elites), model.get(), start, std::move(reward_fn),
-                  std::move(termination_fn), particles, propagation};
+  Rollout rollout{model->Members(model->elites), model.get(), start,      std::move(reward_fn),
+                  std::move(termination_fn),     particles,   propagation};
 
-  return [rollout = std::move(rollout), gen = std::move(gen), model](
-             const torch::Tensor& actions) mutable -> torch::Tensor {
+  return [rollout = std::move(rollout), gen = std::move(gen),
+          model](const torch::Tensor& actions) mutable -> torch::Tensor {
     torch::NoGradGuard no_grad;
     MBRL_CHECK(actions.dim() == 3 && actions.size(2) == model->act_dim(),
                "objective: actions must be [N,H,", model->act_dim(), "], got ", actions.sizes());
@@ -118,7 +118,8 @@ Objective MakeObjective(const Ensemble& model, const torch::Tensor& start_obs, R
       for (int64_t c = begin; c < end; ++c) {
         const int64_t first = c * per_chunk, count = std::min(per_chunk, n - first);
         auto chunk_gen = at::detail::createCPUGenerator(seed[c]);
-        totals.narrow(0, first * p, count * p).copy_(rollout(acts.narrow(0, first, count), chunk_gen));
+        totals.narrow(0, first * p, count * p)
+            .copy_(rollout(acts.narrow(0, first, count), chunk_gen));
       }
     });
     return totals.view({n, p}).mean(1);

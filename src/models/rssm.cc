@@ -8,6 +8,14 @@
 
 namespace mbrl {
 namespace F = torch::nn::functional;
+namespace {
+
+// Observations of a batch of transitions [B,T] as a [B,T+1] sequence: obs, then the last next_obs.
+torch::Tensor ObsSequence(const SequenceBatch& b) {
+  return torch::cat({b.obs, b.next_obs.narrow(1, b.next_obs.size(1) - 1, 1)}, 1);
+}
+
+}  // namespace
 
 RssmState RssmSequence::Flat() const {
   const auto flat = [](const torch::Tensor& t) { return t.reshape({-1, t.size(-1)}); };
@@ -171,7 +179,7 @@ torch::Tensor RssmImpl::Decode(const torch::Tensor& feat) {
 }
 
 RssmSequence RssmImpl::ObserveBatch(const SequenceBatch& batch, torch::Generator& gen) {
-  auto obs = torch::cat({batch.obs, batch.next_obs.narrow(1, batch.next_obs.size(1) - 1, 1)}, 1);
+  auto obs = ObsSequence(batch);
   auto act = torch::cat({torch::zeros_like(batch.act.narrow(1, 0, 1)), batch.act}, 1);
   return Observe(obs, act, gen);
 }
@@ -194,7 +202,7 @@ std::pair<torch::Tensor, RssmStats> RssmImpl::Loss(const SequenceBatch& batch,
                                                    const RssmSequence& seq) {
   auto feat = seq.Features();  // [B,T+1,F]
   const int64_t t_len = batch.obs.size(1);
-  auto obs = torch::cat({batch.obs, batch.next_obs.narrow(1, t_len - 1, 1)}, 1);
+  auto obs = ObsSequence(batch);
   auto target = cfg_.symlog_obs ? Symlog(obs) : obs;
   auto recon = (decoder_->forward(feat) - target).pow(2).sum(-1).mean();
   auto next = feat.narrow(1, 1, t_len);

@@ -14,6 +14,10 @@
 #include "mbrl/data/replay_buffer.h"
 #include "mbrl/native/policy.h"
 
+namespace torch::jit {
+struct Module;
+}
+
 namespace mbrl {
 
 class Agent {
@@ -33,6 +37,9 @@ class Agent {
   virtual void Load(torch::serialize::InputArchive&) {}
   /// The deterministic (eval) policy as a network, for `mbrl export`; none for planning agents.
   virtual std::optional<PolicyNet> Policy() const { return std::nullopt; }
+  /// A recurrent eval policy as TorchScript (forward(obs [B,O], state [B,N]) -> (action, state),
+  /// initial_state(B)), for agents whose policy is not a plain network of the observation.
+  virtual std::shared_ptr<torch::jit::Module> RecurrentPolicy() const { return nullptr; }
 };
 
 /// A fresh tensor read from a checkpoint archive. (Reading into a defined tensor would `set_` it,

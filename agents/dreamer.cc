@@ -42,7 +42,7 @@ class DreamerAgent : public Agent {
     if (!eval && steps_ < cfg_.prefill) {
       act = Rand({1, bounds_.dim()}, act_gen_, bounds_.options()) * 2 - 1;
     } else {
-      auto feat = belief_.Observe(obs, act_gen_);
+      auto feat = belief_.Observe(obs, act_gen_, /*sample=*/!eval);
       act = eval ? ac_->Mode(feat) : ac_->Sample(feat, act_gen_).act;
       belief_.Took(act);
     }
@@ -90,6 +90,10 @@ class DreamerAgent : public Agent {
     return {"wm_loss",      "wm_recon",      "wm_reward",     "wm_cont",     "wm_kl",
             "actor_loss",   "critic_loss",   "actor_entropy", "imag_return", "imag_value",
             "return_scale", "train_updates", "train_s"};
+  }
+
+  std::shared_ptr<torch::jit::Module> RecurrentPolicy() const override {
+    return ScriptDreamerPolicy(rssm_, ac_, bounds_.scale(), bounds_.shift());
   }
 
   void Save(torch::serialize::OutputArchive& ar) const override {

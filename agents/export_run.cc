@@ -1,4 +1,6 @@
 // `mbrl export`: a run's deterministic policy written for deployment.
+#include <torch/script.h>
+
 #include "agents/trainer.h"
 #include "mbrl/core/check.h"
 
@@ -8,6 +10,14 @@ std::string ExportRun(const std::string& run_dir, ExportFormat format, std::stri
   RunConfig cfg;
   std::unique_ptr<Env> env;
   auto agent = LoadRunAgent(run_dir, &cfg, &env);
+  if (const auto script = agent->RecurrentPolicy()) {
+    MBRL_CHECK(format == ExportFormat::kTorchScript, run_dir, ": agent '", cfg.agent,
+               "' has a recurrent policy (world-model state + actor): export it with --format "
+               "torchscript (onnx and native hold feed-forward policies only)");
+    if (out.empty()) out = run_dir + "/export/policy" + ExportExtension(format);
+    WriteScriptModule(*script, out);
+    return out;
+  }
   const auto policy = agent->Policy();
   MBRL_CHECK(policy.has_value(), run_dir, ": agent '", cfg.agent,
              "' has no policy network to export (it plans with its model at every step)");

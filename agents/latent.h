@@ -16,6 +16,8 @@ class ActionBounds {
   torch::Tensor ToEnv(const torch::Tensor& a) const { return a * scale_ + shift_; }
   torch::Tensor FromEnv(const torch::Tensor& a) const { return (a - shift_) / scale_; }
   int64_t dim() const { return scale_.size(0); }
+  const torch::Tensor& scale() const { return scale_; }
+  const torch::Tensor& shift() const { return shift_; }
   torch::TensorOptions options() const { return scale_.options(); }
 
  private:
@@ -32,9 +34,9 @@ class Belief {
     state_ = model_->Initial(1);
     prev_ = torch::zeros({1, model_->act_dim()}, state_.deter.options());
   }
-  /// obs [O] (any device) -> features [1,F] of the updated posterior.
-  torch::Tensor Observe(const torch::Tensor& obs, torch::Generator& gen) {
-    state_ = model_->ObserveStep(state_, prev_, obs.to(prev_.device()).view({1, -1}), gen);
+  /// obs [O] (any device) -> features [1,F] of the updated posterior (its mode if !sample).
+  torch::Tensor Observe(const torch::Tensor& obs, torch::Generator& gen, bool sample = true) {
+    state_ = model_->ObserveStep(state_, prev_, obs.to(prev_.device()).view({1, -1}), gen, sample);
     return RssmImpl::Features(state_);
   }
   /// The action [1,A] in [-1,1] taken after the last observation.

@@ -1,5 +1,6 @@
 // Dreamer and PlaNet end to end through the real config path on a tiny fast task.
 #include <gtest/gtest.h>
+#include <torch/script.h>
 
 #include <filesystem>
 #include <numeric>
@@ -7,6 +8,7 @@
 
 #include "agents/run_config.h"
 #include "agents/trainer.h"
+#include "mbrl/core/check.h"
 #include "mbrl/logging/metrics_writer.h"
 #include "tests/test_util.h"
 
@@ -70,6 +72,72 @@ TEST(Dreamer, LearnsToReachFarAboveRandom) {
   more.total_env_steps = 1550;
   Train(more, resolved, dir);
   EXPECT_EQ(Column(dir, "return").size(), 31u);
+}
+
+// `mbrl export` of a Dreamer run: the RSSM posterior step + actor as TorchScript, its state
+// carried between calls, acts like the loaded agent along an episode, in C++ and in Python.
+TEST(Dreamer, ExportedRecurrentPolicyActsLikeTheAgent) {
+  const std::vector<std::vector<std::string>> variants = {
+      {"dreamer.model.classes=8"},
+      {"dreamer.model.classes=0", "dreamer.model.layernorm=false",
+       "dreamer.behavior.layernorm=false", "dreamer.model.symlog_obs=false"}};
+  for (const auto& variant : variants) {
+    SCOPED_TRACE(variant[0]);
+    const std::string runs = testing::TempDir() + "/mbrl_dreamer_export";
+    std::filesystem::remove_all(runs);
+    auto ov = OneThreadEach({"runs_dir=" + runs, "env.name=reacher", "env.action_repeat=1",
+                             "total_env_steps=150", "progress=false", "seed=0", "eval_every=0",
+                             "dreamer.prefill=100", "dreamer.pretrain=10", "dreamer.train_ratio=64",
+                             "dreamer.imagine_starts=32", "dreamer.model.deter=16",
+                             "dreamer.model.units=32", "dreamer.model.stoch=4",
+                             "dreamer.model.seq_len=8", "dreamer.model.batch_size=4",
+                             "dreamer.behavior.units=32", "dreamer.behavior.actor_lr=1e-2"});
+    ov.insert(ov.end(), variant.begin(), variant.end());
+    config::Json resolved;
+    auto cfg = LoadRunConfig({MBRL_SOURCE_DIR "/configs/dreamer_dmc_cartpole.json"}, ov, &resolved);
+    const std::string dir = Train(cfg, resolved);
+    const std::string path = ExportRun(dir, ExportFormat::kTorchScript);
+    EXPECT_EQ(path, dir + "/export/policy.pt");
+    auto module = torch::jit::load(path);
+    RunConfig loaded;
+    std::unique_ptr<Env> env;
+    auto agent = LoadRunAgent(dir, &loaded, &env);
+    EXPECT_EQ(module.attr("obs_dim").toInt(), env->spec().obs_dim);
+    agent->BeginEpisode(3);
+    auto obs = env->Reset(3);
+    auto state = module.run_method("initial_state", 1).toTensor();
+    std::vector<torch::Tensor> seen, acts;
+    float worst = 0;
+    for (bool done = false; !done;) {
+      auto want = agent->Act(obs, /*eval=*/true);
+      auto out = module.forward({obs.view({1, -1}), state}).toTuple()->elements();
+      worst = std::max(worst, (out[0].toTensor().view({-1}) - want).abs().max().item<float>());
+      state = out[1].toTensor();
+      seen.push_back(obs);
+      acts.push_back(want);
+      auto step = env->Step(want);
+      obs = step.obs;
+      done = step.terminated || step.truncated;
+    }
+    EXPECT_LE(worst, 1e-5);
+    const auto a = torch::stack(acts);  // [T,A]
+    ASSERT_EQ(a.size(0), 50);
+    EXPECT_GT(a.std(0).max().item<float>(), 0.01) << "constant actions prove little";
+    WriteRaw(torch::stack(seen), runs + "/obs.f32");
+    WriteRaw(a, runs + "/expected.f32");
+    const auto r = Shell("/usr/bin/python3 " MBRL_SOURCE_DIR
+                         "/tests/scripts/check_export.py --recurrent --obs " +
+                         runs + "/obs.f32 --expected " + runs + "/expected.f32 --obs-dim " +
+                         std::to_string(env->spec().obs_dim) + " --act-dim " +
+                         std::to_string(env->spec().act_dim) + " --torchscript " + path);
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    try {
+      ExportRun(dir, ExportFormat::kOnnx);
+      ADD_FAILURE() << "a recurrent policy was written as ONNX";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("--format torchscript"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(Planet, PlansWithTheLearnedModelAndResumes) {

@@ -1,9 +1,10 @@
 // Policy export: TorchScript, ONNX and the native runtime give the trained actor's actions.
+#include "mbrl/export/export.h"
+
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/script.h>
 #include <torch/torch.h>
-
-#include <ATen/CPUGeneratorImpl.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,7 +12,6 @@
 #include "agents/trainer.h"
 #include "mbrl/core/check.h"
 #include "mbrl/core/runtime.h"
-#include "mbrl/export/export.h"
 #include "mbrl/learners/sac.h"
 #include "mbrl/native/policy.h"
 #include "tests/test_util.h"
@@ -45,12 +45,6 @@ RowMatrixXf ToEigen(const torch::Tensor& t) {
   return Eigen::Map<const RowMatrixXf>(c.data_ptr<float>(), c.size(0), c.size(1));
 }
 
-void WriteRaw(const torch::Tensor& t, const std::string& path) {
-  auto c = t.contiguous();
-  std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(c.data_ptr<float>()), c.numel() * sizeof(float));
-}
-
 // Python with onnx + onnxruntime: a venv in the build folder (made on first use), or "" offline.
 std::string OnnxPython() {
   const std::string venv = fs::path(MBRL_BINARY).parent_path().string() + "/venv";
@@ -66,7 +60,7 @@ TEST(Export, AllFormatsGiveTheActorsActions) {
   Sac sac = TrainedSac();
   torch::manual_seed(7);
   auto obs = torch::randn({1000, kObs}) * 2;  // [1000,O]
-  auto expected = sac->Deterministic(obs);   // [1000,A]
+  auto expected = sac->Deterministic(obs);    // [1000,A]
   ASSERT_GT((expected - expected.mean(0)).abs().max().item<float>(), 0.1) << "trivial actor";
   const std::string dir = testing::TempDir() + "/mbrl_export";
   fs::remove_all(dir);
@@ -129,12 +123,12 @@ TEST(Export, RunDirectoryPolicyMatchesTheAgent) {
   const std::string runs = testing::TempDir() + "/mbrl_runs_export";
   fs::remove_all(runs);
   config::Json resolved;
-  auto cfg = LoadRunConfig({MBRL_SOURCE_DIR "/configs/sac_inverted_pendulum.json"},
-                           {"total_env_steps=200", "sac.initial_steps=100", "sac.sac.hidden=32",
-                            "eval_every=0", "runs_dir=" + runs, "threads.update.torch=1",
-                            "threads.update.blas=1", "threads.train.torch=1",
-                            "threads.train.blas=1"},
-                           &resolved);
+  auto cfg =
+      LoadRunConfig({MBRL_SOURCE_DIR "/configs/sac_inverted_pendulum.json"},
+                    {"total_env_steps=200", "sac.initial_steps=100", "sac.sac.hidden=32",
+                     "eval_every=0", "runs_dir=" + runs, "threads.update.torch=1",
+                     "threads.update.blas=1", "threads.train.torch=1", "threads.train.blas=1"},
+                    &resolved);
   const std::string dir = Train(cfg, resolved);
   const std::string path = ExportRun(dir, ExportFormat::kNative);
   EXPECT_EQ(path, dir + "/export/policy.mbrlp");
@@ -152,9 +146,9 @@ TEST(Export, RunDirectoryPolicyMatchesTheAgent) {
     for (size_t k = 0; k < got.size(); ++k) EXPECT_NEAR(got[k], want[k].item<float>(), 1e-5);
   }
   // planning agents have no policy network
-  auto random_cfg = LoadRunConfig({}, {"agent=random", "env.name=inverted_pendulum",
-                                       "total_env_steps=20", "runs_dir=" + runs},
-                                  &resolved);
+  auto random_cfg = LoadRunConfig(
+      {}, {"agent=random", "env.name=inverted_pendulum", "total_env_steps=20", "runs_dir=" + runs},
+      &resolved);
   const std::string random_dir = Train(random_cfg, resolved);
   try {
     ExportRun(random_dir, ExportFormat::kOnnx);

@@ -2,6 +2,7 @@
 // Helpers shared by the test files.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <torch/types.h>
 
 #include <array>
 #include <cstdio>
@@ -36,6 +37,13 @@ inline std::vector<double> Column(const std::string& dir, const std::string& key
   std::vector<double> v;
   for (const auto& row : ReadMetricsJsonl(dir + "/metrics.jsonl")) v.push_back(*row.Find(key));
   return v;
+}
+
+// A float32 tensor as raw little-endian floats (input of tests/scripts/check_export.py).
+inline void WriteRaw(const torch::Tensor& t, const std::string& path) {
+  auto c = t.contiguous();
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(c.data_ptr<float>()), c.numel() * sizeof(float));
 }
 
 }  // namespace mbrl

@@ -3,11 +3,16 @@
 
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
 #include <torch/script.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "mbrl/core/check.h"
 
@@ -65,9 +70,12 @@ ExportFormat ParseExportFormat(const std::string& name) {
 
 const char* ExportExtension(ExportFormat format) {
   switch (format) {
-    case ExportFormat::kTorchScript: return ".pt";
-    case ExportFormat::kOnnx: return ".onnx";
-    case ExportFormat::kNative: return ".mbrlp";
+    case ExportFormat::kTorchScript:
+      return ".pt";
+    case ExportFormat::kOnnx:
+      return ".onnx";
+    case ExportFormat::kNative:
+      return ".mbrlp";
   }
   return "";
 }
@@ -84,9 +92,15 @@ void WriteTorchScript(const PolicyNet& net, const std::string& path) {
     src += "    x = torch.linear(x, self.w" + i + ", self.b" + i + ")\n";
     if (l == last) break;
     switch (net.activation) {
-      case PolicyNet::Activation::kRelu: src += "    x = torch.relu(x)\n"; break;
-      case PolicyNet::Activation::kSilu: src += "    x = x * torch.sigmoid(x)\n"; break;
-      case PolicyNet::Activation::kTanh: src += "    x = torch.tanh(x)\n"; break;
+      case PolicyNet::Activation::kRelu:
+        src += "    x = torch.relu(x)\n";
+        break;
+      case PolicyNet::Activation::kSilu:
+        src += "    x = x * torch.sigmoid(x)\n";
+        break;
+      case PolicyNet::Activation::kTanh:
+        src += "    x = torch.tanh(x)\n";
+        break;
     }
   }
   src += "    return torch.tanh(x) * self.act_scale + self.act_shift\n";
@@ -95,9 +109,51 @@ void WriteTorchScript(const PolicyNet& net, const std::string& path) {
   m.register_attribute("obs_dim", c10::IntType::get(), int64_t{net.obs_dim});
   m.register_attribute("act_dim", c10::IntType::get(), int64_t{net.act_dim});
   m.define(src);
-  m.eval();
-  m.save(path + ".tmp");
+  WriteScriptModule(m, path);
+}
+
+void WriteScriptModule(const torch::jit::Module& m, const std::string& path) {
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir);
+  auto copy = m.clone();
+  copy.eval();
+  copy.save(path + ".tmp");
   Rename(path + ".tmp", path);
+}
+
+std::string ScriptChain(const torch::nn::Module& m, const std::string& name, const std::string& var,
+                        torch::jit::Module& out) {
+  const auto param = [&](const std::string& key, const torch::Tensor& t) {
+    const auto attr = name + "_" + key;
+    out.register_parameter(attr, t.detach().to(torch::kCPU).clone(), false);
+    return "self." + attr;
+  };
+  std::ostringstream src;
+  src.precision(17);
+  src << "    " << var << " = ";
+  if (const auto* l = dynamic_cast<const torch::nn::LinearImpl*>(&m)) {
+    src << "torch.linear(" << var << ", " << param("weight", l->weight);
+    if (l->bias.defined()) src << ", " << param("bias", l->bias);
+    src << ")\n";
+  } else if (const auto* n = dynamic_cast<const torch::nn::LayerNormImpl*>(&m)) {
+    MBRL_CHECK(n->options.elementwise_affine(), "export: LayerNorm without affine parameters");
+    src << "torch.layer_norm(" << var << ", " << c10::IntArrayRef(n->options.normalized_shape())
+        << ", " << param("weight", n->weight) << ", " << param("bias", n->bias) << ", "
+        << n->options.eps() << ", False)\n";
+  } else if (dynamic_cast<const torch::nn::SiLUImpl*>(&m)) {
+    src << var << " * torch.sigmoid(" << var << ")\n";
+  } else if (dynamic_cast<const torch::nn::ReLUImpl*>(&m)) {
+    src << "torch.relu(" << var << ")\n";
+  } else if (dynamic_cast<const torch::nn::TanhImpl*>(&m)) {
+    src << "torch.tanh(" << var << ")\n";
+  } else {
+    MBRL_CHECK(!m.named_parameters(false).size(), "export: cannot script module '", m.name(), "' (",
+               name, ")");
+    src.str("");
+    for (const auto& child : m.named_children())
+      src << ScriptChain(*child.value(), name + "_" + child.key(), var, out);
+  }
+  return src.str();
 }
 
 void WriteOnnx(const PolicyNet& net, const std::string& path) {
@@ -125,8 +181,12 @@ void WriteOnnx(const PolicyNet& net, const std::string& path) {
     x = "linear" + i;
     if (l == last) break;
     switch (net.activation) {
-      case PolicyNet::Activation::kRelu: AddNode(g, "Relu", {x}, "act" + i); break;
-      case PolicyNet::Activation::kTanh: AddNode(g, "Tanh", {x}, "act" + i); break;
+      case PolicyNet::Activation::kRelu:
+        AddNode(g, "Relu", {x}, "act" + i);
+        break;
+      case PolicyNet::Activation::kTanh:
+        AddNode(g, "Tanh", {x}, "act" + i);
+        break;
       case PolicyNet::Activation::kSilu:  // x * Sigmoid(x)
         AddNode(g, "Sigmoid", {x}, "sigmoid" + i);
         AddNode(g, "Mul", {x, "sigmoid" + i}, "act" + i);
@@ -156,8 +216,10 @@ void WritePolicy(const PolicyNet& net, ExportFormat format, const std::string& p
   const auto dir = std::filesystem::path(path).parent_path();
   if (!dir.empty()) std::filesystem::create_directories(dir);
   switch (format) {
-    case ExportFormat::kTorchScript: return WriteTorchScript(net, path);
-    case ExportFormat::kOnnx: return WriteOnnx(net, path);
+    case ExportFormat::kTorchScript:
+      return WriteTorchScript(net, path);
+    case ExportFormat::kOnnx:
+      return WriteOnnx(net, path);
     case ExportFormat::kNative:
       try {
         return SavePolicy(net, path);

@@ -83,6 +83,12 @@ torch::Tensor RssmImpl::Sample(const torch::Tensor& stats, torch::Generator& gen
   return parts[0] + parts[1] * Randn(parts[0].sizes(), gen, parts[0].options());
 }
 
+torch::Tensor RssmImpl::Mode(const torch::Tensor& stats) const {
+  if (!cfg_.classes) return stats.chunk(2, -1)[0];
+  auto logits = stats.reshape({-1, cfg_.classes});
+  return F::one_hot(logits.argmax(-1), cfg_.classes).to(logits.scalar_type()).view(stats.sizes());
+}
+
 torch::Tensor RssmImpl::Deter(const torch::Tensor& stoch, const torch::Tensor& act,
                               const torch::Tensor& deter) {
   auto x = img_in_->forward(torch::cat({stoch, act}, -1));
@@ -109,10 +115,10 @@ RssmState RssmImpl::ImagineStep(const RssmState& prev, const torch::Tensor& act,
 }
 
 RssmState RssmImpl::ObserveStep(const RssmState& prev, const torch::Tensor& act,
-                                const torch::Tensor& obs, torch::Generator& gen) {
+                                const torch::Tensor& obs, torch::Generator& gen, bool sample) {
   auto deter = Deter(prev.stoch, act, prev.deter);
   auto stats = MakeStats(post_->forward(torch::cat({deter, Embed(obs)}, -1)));
-  return {deter, Sample(stats, gen), stats};
+  return {deter, sample ? Sample(stats, gen) : Mode(stats), stats};
 }
 
 RssmSequence RssmImpl::Observe(const torch::Tensor& obs, const torch::Tensor& act,

@@ -1,6 +1,7 @@
 """Runs exported policies on saved observations and compares with the expected actions.
 
-TorchScript through torch.jit.load, ONNX through onnxruntime. Inputs are raw little-endian float32
+TorchScript through torch.jit.load, ONNX through onnxruntime. --recurrent: the TorchScript policy
+carries a state (Dreamer); the observations are one episode, fed in order from initial_state(1). Inputs are raw little-endian float32
 files: obs [N, obs_dim] and expected [N, act_dim]. Prints one JSON line of max abs differences.
 Exit 0 when all given formats match within --tol, 1 on a mismatch, 77 if a runtime is missing.
 """
@@ -19,6 +20,7 @@ def main():
     p.add_argument("--act-dim", type=int, required=True)
     p.add_argument("--torchscript")
     p.add_argument("--onnx")
+    p.add_argument("--recurrent", action="store_true")
     p.add_argument("--tol", type=float, default=1e-5)
     a = p.parse_args()
     obs = np.fromfile(a.obs, dtype="<f4").reshape(-1, a.obs_dim)
@@ -30,7 +32,14 @@ def main():
             m = torch.jit.load(a.torchscript)
             assert (m.obs_dim, m.act_dim) == (a.obs_dim, a.act_dim)
             with torch.no_grad():
-                got = m(torch.from_numpy(obs)).numpy()
+                if a.recurrent:
+                    state, rows = m.initial_state(1), []
+                    for o in torch.from_numpy(obs):
+                        act, state = m(o.view(1, -1), state)
+                        rows.append(act)
+                    got = torch.cat(rows).numpy()
+                else:
+                    got = m(torch.from_numpy(obs)).numpy()
             diffs["torchscript"] = float(np.abs(got - expected).max())
         if a.onnx:
             import onnx

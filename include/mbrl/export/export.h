@@ -6,6 +6,13 @@
 
 #include "mbrl/native/policy.h"
 
+namespace torch::jit {
+struct Module;
+}
+namespace torch::nn {
+class Module;
+}
+
 namespace mbrl {
 
 enum class ExportFormat { kTorchScript, kOnnx, kNative };
@@ -21,5 +28,15 @@ void WriteTorchScript(const PolicyNet& net, const std::string& path);
 void WriteOnnx(const PolicyNet& net, const std::string& path);
 /// Writes `net` in `format` to `path` (atomically: temporary file + rename).
 void WritePolicy(const PolicyNet& net, ExportFormat format, const std::string& path);
+
+/// Saves a TorchScript module to `path` (temporary file + rename; parent folders created).
+void WriteScriptModule(const torch::jit::Module& m, const std::string& path);
+
+/// TorchScript statements that set `var` = m(var), for writers that compose a model's step in
+/// TorchScript source. `m` is a Linear, LayerNorm, SiLU, ReLU or Tanh, or a module whose forward
+/// applies its children in registration order (Sequential, MlpNet). Copies the parameters into
+/// `out` as "<name>_<child path>_weight"...; throws mbrl::Error on any other module.
+std::string ScriptChain(const torch::nn::Module& m, const std::string& name, const std::string& var,
+                        torch::jit::Module& out);
 
 }  // namespace mbrl

@@ -100,9 +100,11 @@ class RssmImpl : public torch::nn::Module {
 
   /// Prior step: state, action [B,A] -> next prior state (stoch sampled).
   RssmState ImagineStep(const RssmState& prev, const torch::Tensor& act, torch::Generator& gen);
-  /// Posterior step: state, action [B,A] taken in it, observation [B,O] that followed.
+  /// Posterior step: state, action [B,A] taken in it, observation [B,O] that followed. `sample`
+  /// false: stoch is the posterior's mode (Gaussian mean, categorical one-hot of the likeliest
+  /// class), so the step is deterministic (evaluation, exported policies).
   RssmState ObserveStep(const RssmState& prev, const torch::Tensor& act, const torch::Tensor& obs,
-                        torch::Generator& gen);
+                        torch::Generator& gen, bool sample = true);
   /// Posteriors over obs [B,T,O] where act [B,T,A] is the action taken before each observation
   /// (act[:,0] is ignored: step 0 starts from `start`, or from Initial when undefined).
   RssmSequence Observe(const torch::Tensor& obs, const torch::Tensor& act, torch::Generator& gen,
@@ -150,6 +152,7 @@ class RssmImpl : public torch::nn::Module {
   // raw network output [..,StatsSize] -> stats (std bounded / unimix logits)
   torch::Tensor MakeStats(const torch::Tensor& raw) const;
   torch::Tensor Sample(const torch::Tensor& stats, torch::Generator& gen) const;
+  torch::Tensor Mode(const torch::Tensor& stats) const;
   // GRU step of the deterministic state: stoch [B,S], act [B,A], deter [B,D] -> [B,D]
   torch::Tensor Deter(const torch::Tensor& stoch, const torch::Tensor& act,
                       const torch::Tensor& deter);

@@ -84,7 +84,7 @@ TEST(ReplayBuffer, RingOverwritesOldest) {
   EXPECT_EQ(all.obs[24][1].item<float>(), 9.f);
 }
 
-TEST(ReplayBuffer, SequencesNeverCrossEpisodeEnds) {
+TEST(ReplayBuffer, SequencesNeverCrossEpisodeEndsAndPadShortEpisodes) {
   ReplayBuffer b(64, 3, 2);  // wraps: 9 episodes of 7..15 steps into 64 slots
   for (int i = 0; i < 9; ++i) {
     auto ep = MakeEpisode(i, 7 + i);
@@ -104,7 +104,18 @@ TEST(ReplayBuffer, SequencesNeverCrossEpisodeEnds) {
   // `first` marks step 0 of an episode, and only at the window start
   EXPECT_TRUE(torch::equal(s.first.to(torch::kBool), step.eq(0)));
   EXPECT_FALSE(s.first.slice(1, 1).any().item<bool>());
-  EXPECT_THROW(b.SampleSequences(4, 16, gen), Error);  // longest stored episode has 15 steps
+  EXPECT_TRUE(s.mask.eq(1).all().item<bool>());  // every stored episode is longer than 8
+  // longer windows than any episode (12..15 steps stored): one window from each episode's start,
+  // real steps = the episode's length, then padding that repeats the last step, masked out
+  auto p = b.SampleSequences(200, 16, gen);
+  EXPECT_TRUE(p.first.select(1, 0).eq(1).all().item<bool>());
+  auto id = p.obs.select(2, 0).select(1, 0);
+  auto real = p.mask.sum(1);
+  EXPECT_TRUE(torch::equal(real, id + 7)) << "episode i has 7 + i steps";
+  EXPECT_TRUE(torch::equal(p.obs.select(2, 1).select(1, 15), real - 1));
+  EXPECT_TRUE(torch::equal(p.mask.slice(1, 0, 12), torch::ones({200, 12})));
+  EXPECT_EQ(std::get<0>(at::_unique(id)).numel(), 4) << "all four whole episodes are drawn";
+  EXPECT_THROW(ReplayBuffer(8, 3, 2).SampleSequences(4, 16, gen), Error);  // empty buffer
 }
 
 TEST(Dataset, RoundTripAppendAndReload) {

@@ -112,6 +112,46 @@ TEST(Rssm, ImagineWithTheObservedActionsReproducesObservesPriors) {
   }
 }
 
+// Padding after a short episode's end changes nothing: the loss of windows padded from 10 to 16
+// steps equals the loss of the same 10 steps, and only real steps become imagination starts.
+TEST(Rssm, PaddedStepsDoNotCountInTheLossOrTheStarts) {
+  torch::manual_seed(0);
+  auto gen = at::detail::createCPUGenerator(1);
+  auto buf = Oscillator(8, gen);
+  for (int classes : {0, 8}) {
+    RssmConfig cfg = Small(classes);
+    cfg.free_nats = 0.5;
+    cfg.reward_head = classes ? "twohot" : "mse";
+    Rssm rssm(3, 1, cfg);
+    auto padded = buf.SampleSequences(6, 16, gen);
+    padded.mask = torch::zeros({6, 16});
+    padded.mask.narrow(1, 0, 10).fill_(1);
+    padded.terminated.narrow(1, 9, 1).fill_(1);  // the short episode ends in a termination
+    padded.reward.narrow(1, 10, 6).fill_(1e3);   // padding values must not matter
+    SequenceBatch real{padded.obs.narrow(1, 0, 10),
+                       padded.act.narrow(1, 0, 10),
+                       padded.reward.narrow(1, 0, 10),
+                       padded.next_obs.narrow(1, 0, 10),
+                       padded.terminated.narrow(1, 0, 10),
+                       padded.first.narrow(1, 0, 10),
+                       {}};
+    auto g1 = at::detail::createCPUGenerator(3), g2 = at::detail::createCPUGenerator(3);
+    auto seq_padded = rssm->ObserveBatch(padded, g1);
+    auto seq_real = rssm->ObserveBatch(real, g2);
+    const auto a = rssm->Loss(padded, seq_padded).second, b = rssm->Loss(real, seq_real).second;
+    for (auto [x, y] : {std::pair{a.loss, b.loss},
+                        {a.recon, b.recon},
+                        {a.reward, b.reward},
+                        {a.cont, b.cont},
+                        {a.kl, b.kl}})
+      EXPECT_NEAR(x, y, 1e-5 * (1 + std::abs(y))) << "classes " << classes;
+    auto starts = seq_padded.Flat();
+    ASSERT_EQ(starts.deter.size(0), 6 * 11);  // 10 transitions -> 11 posterior steps each
+    // equal up to rounding (the two GEMMs have different sizes)
+    EXPECT_TRUE(torch::allclose(starts.deter.view({6, 11, -1}), seq_real.deter, 1e-4, 1e-5));
+  }
+}
+
 TEST(Rssm, CategoricalLatentsAreOneHotWithStraightThroughGradients) {
   torch::manual_seed(0);
   auto cfg = Small(8);

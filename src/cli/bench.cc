@@ -336,7 +336,7 @@ int BenchRssm(const ThreadsConfig& threads, int repeats, bool tune_malloc) {
     const int64_t b = c.model.batch_size, t = c.model.seq_len;
     SequenceBatch batch{torch::randn({b, t, c.obs}), torch::rand({b, t, c.act}) * 2 - 1,
                         torch::randn({b, t}), torch::randn({b, t, c.obs}), torch::zeros({b, t}),
-                        torch::zeros({b, t})};
+                        torch::zeros({b, t}), torch::ones({b, t})};
     RssmSequence post;
     const auto wm = [&] {
       ScopedThreads pools(threads.train);

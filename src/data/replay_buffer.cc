@@ -1,8 +1,8 @@
 #include "mbrl/data/replay_buffer.h"
 
-#include <cstring>
-
 #include <torch/torch.h>
+
+#include <cstring>
 
 #include "mbrl/core/check.h"
 
@@ -80,8 +80,8 @@ void ReplayBuffer::AddEpisode(const torch::Tensor& obs, const torch::Tensor& act
   const int64_t t = act.size(0);
   MBRL_CHECK(obs.size(0) == t + 1 && reward.size(0) == t && terminated.size(0) == t &&
                  truncated.size(0) == t,
-             "replay buffer: episode arrays disagree in length (obs ", obs.size(0), ", actions ",
-             t, ")");
+             "replay buffer: episode arrays disagree in length (obs ", obs.size(0), ", actions ", t,
+             ")");
   auto r = reward.to(torch::kCPU, torch::kFloat32).contiguous();
   auto term = terminated.to(torch::kCPU, torch::kBool).contiguous();
   auto trunc = truncated.to(torch::kCPU, torch::kBool).contiguous();
@@ -120,36 +120,46 @@ Batch ReplayBuffer::All() const {
 SequenceBatch ReplayBuffer::SampleSequences(int64_t batch, int64_t length,
                                             torch::Generator& gen) const {
   MBRL_CHECK(length >= 1, "sequence length must be >= 1, got ", length);
-  MBRL_CHECK(size_ >= length, "replay buffer: ", size_, " steps stored, need sequences of ",
-             length);
-  // a window is valid when its first and last steps share an episode id (ids increase in
-  // insertion order, so it then holds one episode only). Rejection sampling keeps the draw
-  // uniform over valid windows at O(B) cost; a full scan is the fallback.
+  MBRL_CHECK(size_ > 0, "replay buffer: cannot sample sequences from an empty buffer");
+  // Starts are uniform over the valid ones: a window of `length` steps inside one episode, or the
+  // first step of an episode with fewer steps (padded past its end, mask 0). Episode ids increase
+  // in insertion order, so equal ids at both ends mean one episode. Rejection sampling costs
+  // O(B); a full scan is the fallback.
   const int64_t offset = size_ < capacity_ ? 0 : head_;
-  const auto valid_of = [&](const torch::Tensor& logical) {
-    auto first = (logical + offset).remainder(capacity_);
-    auto last = (logical + offset + length - 1).remainder(capacity_);
-    return std::make_pair(first, episode_.index_select(0, first).eq(episode_.index_select(0, last)));
+  const auto phys = [&](const torch::Tensor& logical) {
+    return (logical + offset).remainder(capacity_);
   };
-  torch::Tensor pick;
+  const auto valid = [&](const torch::Tensor& start) {  // logical starts -> bool
+    auto first = phys(start), end = start + length - 1;
+    auto last = phys(end.clamp_max(size_ - 1));
+    auto inside =
+        end.lt(size_) & episode_.index_select(0, first).eq(episode_.index_select(0, last));
+    return inside | first_.index_select(0, first).gt(0);
+  };
   std::vector<torch::Tensor> found;
   int64_t have = 0;
   for (int round = 0; round < 8 && have < batch; ++round) {
-    auto [phys, valid] = valid_of(torch::randint(size_ - length + 1, {2 * batch}, gen, torch::kInt64));
-    found.push_back(phys.masked_select(valid));
+    auto cand = torch::randint(size_, {2 * batch}, gen, torch::kInt64);
+    found.push_back(cand.masked_select(valid(cand)));
     have += found.back().numel();
   }
+  torch::Tensor start;  // [B] logical
   if (have >= batch) {
-    pick = torch::cat(found).slice(0, 0, batch);
+    start = torch::cat(found).slice(0, 0, batch);
   } else {
-    auto [phys, valid] = valid_of(torch::arange(size_ - length + 1, torch::kInt64));
-    auto starts = phys.masked_select(valid);
-    MBRL_CHECK(starts.numel() > 0, "replay buffer: no episode has ", length,
-               " steps; shorten the sequence length");
-    pick = starts.index_select(0, torch::randint(starts.numel(), {batch}, gen, torch::kInt64));
+    auto all = torch::arange(size_, torch::kInt64);
+    auto starts = all.masked_select(valid(all));
+    MBRL_CHECK(starts.numel() > 0, "replay buffer: no episode start stored and no episode has ",
+               length, " steps; shorten the sequence length");
+    start = starts.index_select(0, torch::randint(starts.numel(), {batch}, gen, torch::kInt64));
   }
-  auto idx = (pick.unsqueeze(1) + torch::arange(length, torch::kInt64)).remainder(capacity_);
-  auto flat = idx.reshape({-1});
+  // steps past the episode's end (or the stored data) repeat its last step and are masked out
+  auto pos = start.unsqueeze(1) + torch::arange(length, torch::kInt64);  // [B,T]
+  auto mask = pos.lt(size_) & episode_.index_select(0, phys(pos.clamp_max(size_ - 1)).view(-1))
+                                  .view({batch, length})
+                                  .eq(episode_.index_select(0, phys(start)).unsqueeze(1));
+  auto real = mask.sum(1, true);  // >= 1: the start itself
+  auto flat = phys(torch::min(pos, start.unsqueeze(1) + real - 1)).reshape({-1});
   auto b = Gather(flat);
   SequenceBatch s;
   s.obs = b.obs.view({batch, length, obs_dim_});
@@ -158,6 +168,7 @@ SequenceBatch ReplayBuffer::SampleSequences(int64_t batch, int64_t length,
   s.next_obs = b.next_obs.view({batch, length, obs_dim_});
   s.terminated = b.terminated.view({batch, length});
   s.first = first_.index_select(0, flat).view({batch, length}).to(device_);
+  s.mask = mask.to(torch::kFloat32).to(device_);
   return s;
 }
 

@@ -19,7 +19,10 @@ torch::Tensor ObsSequence(const SequenceBatch& b) {
 
 RssmState RssmSequence::Flat() const {
   const auto flat = [](const torch::Tensor& t) { return t.reshape({-1, t.size(-1)}); };
-  return {flat(deter), flat(stoch), flat(post_stats)};
+  if (!mask.defined()) return {flat(deter), flat(stoch), flat(post_stats)};
+  auto keep = mask.reshape({-1}).nonzero().squeeze(1);
+  return {flat(deter).index_select(0, keep), flat(stoch).index_select(0, keep),
+          flat(post_stats).index_select(0, keep)};
 }
 
 RssmImpl::RssmImpl(int obs_dim, int act_dim, const RssmConfig& cfg)
@@ -187,7 +190,10 @@ torch::Tensor RssmImpl::Decode(const torch::Tensor& feat) {
 RssmSequence RssmImpl::ObserveBatch(const SequenceBatch& batch, torch::Generator& gen) {
   auto obs = ObsSequence(batch);
   auto act = torch::cat({torch::zeros_like(batch.act.narrow(1, 0, 1)), batch.act}, 1);
-  return Observe(obs, act, gen);
+  auto seq = Observe(obs, act, gen);
+  if (batch.mask.defined())
+    seq.mask = torch::cat({torch::ones_like(batch.mask.narrow(1, 0, 1)), batch.mask}, 1);
+  return seq;
 }
 
 torch::Tensor RssmImpl::Kl(const torch::Tensor& p, const torch::Tensor& q) const {
@@ -208,25 +214,33 @@ std::pair<torch::Tensor, RssmStats> RssmImpl::Loss(const SequenceBatch& batch,
                                                    const RssmSequence& seq) {
   auto feat = seq.Features();  // [B,T+1,F]
   const int64_t t_len = batch.obs.size(1);
+  // means over real steps only: padding after a short episode's end has weight 0
+  auto w_next = batch.mask.defined() ? batch.mask : torch::ones_like(batch.reward);  // [B,T]
+  auto w_seq = torch::cat({torch::ones_like(w_next.narrow(1, 0, 1)), w_next}, 1);    // [B,T+1]
+  const auto mean = [](const torch::Tensor& x, const torch::Tensor& w) {
+    return (x * w).sum() / w.sum();
+  };
   auto obs = ObsSequence(batch);
   auto target = cfg_.symlog_obs ? Symlog(obs) : obs;
-  auto recon = (decoder_->forward(feat) - target).pow(2).sum(-1).mean();
+  auto recon = mean((decoder_->forward(feat) - target).pow(2).sum(-1), w_seq);
   auto next = feat.narrow(1, 1, t_len);
   torch::Tensor reward;
   if (twohot_) {
-    reward = twohot_->Loss(reward_->forward(next), batch.reward).mean();
+    reward = mean(twohot_->Loss(reward_->forward(next), batch.reward), w_next);
   } else {
-    reward = (reward_->forward(next).squeeze(-1) - batch.reward).pow(2).mean();
+    reward = mean((reward_->forward(next).squeeze(-1) - batch.reward).pow(2), w_next);
   }
   auto cont = torch::zeros({}, feat.options());
   if (cont_)
-    cont = F::binary_cross_entropy_with_logits(cont_->forward(next).squeeze(-1),
-                                               1 - batch.terminated.to(feat.scalar_type()));
-  auto kl = Kl(seq.post_stats, seq.prior_stats);
-  auto dyn = Kl(seq.post_stats.detach(), seq.prior_stats).clamp_min(cfg_.free_nats).mean();
-  auto rep = Kl(seq.post_stats, seq.prior_stats.detach()).clamp_min(cfg_.free_nats).mean();
+    cont = mean(F::binary_cross_entropy_with_logits(
+                    cont_->forward(next).squeeze(-1), 1 - batch.terminated.to(feat.scalar_type()),
+                    F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone)),
+                w_next);
+  auto kl = mean(Kl(seq.post_stats, seq.prior_stats), w_seq);
+  auto dyn = mean(Kl(seq.post_stats.detach(), seq.prior_stats).clamp_min(cfg_.free_nats), w_seq);
+  auto rep = mean(Kl(seq.post_stats, seq.prior_stats.detach()).clamp_min(cfg_.free_nats), w_seq);
   auto loss = recon + reward + cont + cfg_.kl_dyn * dyn + cfg_.kl_rep * rep;
-  auto parts = torch::stack({loss, recon, reward, cont, kl.mean()}).detach().to(torch::kCPU);
+  auto parts = torch::stack({loss, recon, reward, cont, kl}).detach().to(torch::kCPU);
   auto p = parts.accessor<float, 1>();
   return {loss, RssmStats{p[0], p[1], p[2], p[3], p[4]}};
 }
@@ -244,6 +258,7 @@ RssmStats RssmImpl::Update(const SequenceBatch& batch, torch::Generator& gen,
     posteriors->stoch = seq.stoch.detach();
     posteriors->post_stats = seq.post_stats.detach();
     posteriors->prior_stats = seq.prior_stats.detach();
+    posteriors->mask = seq.mask;
   }
   return stats;
 }

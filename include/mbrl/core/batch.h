@@ -10,9 +10,10 @@ struct Batch {
 };
 
 /// Sequences inside one episode: obs [B,T,O], act [B,T,A], reward [B,T], next_obs [B,T,O],
-/// terminated [B,T], first [B,T] (1 where the step opens its episode).
+/// terminated [B,T], first [B,T] (1 where the step opens its episode), mask [B,T] (1 = a real
+/// step, 0 = padding after the end of an episode shorter than T; undefined = all real).
 struct SequenceBatch {
-  torch::Tensor obs, act, reward, next_obs, terminated, first;
+  torch::Tensor obs, act, reward, next_obs, terminated, first, mask;
 };
 
 }  // namespace mbrl

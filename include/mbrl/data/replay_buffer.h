@@ -23,7 +23,8 @@ class ReplayBuffer {
   void AddBatch(const Batch& batch);
   /// B transitions drawn uniformly with replacement.
   Batch Sample(int64_t batch, torch::Generator& gen) const;
-  /// B windows of T consecutive steps, each inside one episode ([B,T,...]).
+  /// B windows of T consecutive steps, each inside one episode ([B,T,...]); an episode shorter
+  /// than T is one window from its start, padded (mask 0) after its end.
   SequenceBatch SampleSequences(int64_t batch, int64_t length, torch::Generator& gen) const;
   /// Every stored transition in insertion order (for model training on the whole dataset).
   Batch All() const;

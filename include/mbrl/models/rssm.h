@@ -73,11 +73,12 @@ struct RssmState {
   RssmState Detach() const { return {deter.detach(), stoch.detach(), stats.detach()}; }
 };
 
-/// Observe's output over a sequence: every tensor [B,T,..].
+/// Observe's output over a sequence: every tensor [B,T,..]; mask [B,T] (1 = a real step) when
+/// the sequences were padded.
 struct RssmSequence {
-  torch::Tensor deter, stoch, post_stats, prior_stats;
+  torch::Tensor deter, stoch, post_stats, prior_stats, mask;
   torch::Tensor Features() const { return torch::cat({deter, stoch}, -1); }
-  /// The posterior states flattened to [B*T,..] (imagination start states).
+  /// The posterior states of real steps flattened to [N,..] (imagination start states).
   RssmState Flat() const;
 };
 

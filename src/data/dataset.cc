@@ -181,20 +181,28 @@ Dataset::Dataset(std::string dir, DatasetInfo info)
                have.act_dim, "), not ", info_.env_id, " (obs ", info_.obs_dim, ", act ",
                info_.act_dim, ")");
   } else {
+    // created under a temporary name and renamed when complete: a kill during creation leaves
+    // no file, never a half-made one the resumed run could not open
     fs::create_directories(dir_ + "/data");
-    H5 fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
-    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
-    H5 f(H5Fcreate(file_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), H5Fclose);
-    MBRL_CHECK(f.ok(), file_, ": cannot create dataset file");
-    WriteStringAttr(f, "env_id", info_.env_id);
-    const int64_t dims[2] = {info_.obs_dim, info_.act_dim};
-    WriteAttr(f, "obs_dim", H5T_NATIVE_INT64, &dims[0], 1);
-    WriteAttr(f, "act_dim", H5T_NATIVE_INT64, &dims[1], 1);
-    WriteAttr(f, "action_low", H5T_NATIVE_FLOAT, info_.act_low.data(), info_.act_low.size());
-    WriteAttr(f, "action_high", H5T_NATIVE_FLOAT, info_.act_high.data(), info_.act_high.size());
-    WriteAttr(f, "total_episodes", H5T_NATIVE_INT64, &episodes_, 1);
-    WriteAttr(f, "total_steps", H5T_NATIVE_INT64, &steps_, 1);
-    H5Fflush(f, H5F_SCOPE_GLOBAL);
+    const std::string tmp = file_ + ".tmp";
+    {
+      H5 fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+      H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+      H5 f(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), H5Fclose);
+      MBRL_CHECK(f.ok(), file_, ": cannot create dataset file");
+      WriteStringAttr(f, "env_id", info_.env_id);
+      const int64_t dims[2] = {info_.obs_dim, info_.act_dim};
+      WriteAttr(f, "obs_dim", H5T_NATIVE_INT64, &dims[0], 1);
+      WriteAttr(f, "act_dim", H5T_NATIVE_INT64, &dims[1], 1);
+      WriteAttr(f, "action_low", H5T_NATIVE_FLOAT, info_.act_low.data(), info_.act_low.size());
+      WriteAttr(f, "action_high", H5T_NATIVE_FLOAT, info_.act_high.data(), info_.act_high.size());
+      WriteAttr(f, "total_episodes", H5T_NATIVE_INT64, &episodes_, 1);
+      WriteAttr(f, "total_steps", H5T_NATIVE_INT64, &steps_, 1);
+      MBRL_CHECK(H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0, file_, ": flush failed");
+    }
+    std::error_code ec;
+    fs::rename(tmp, file_, ec);
+    MBRL_CHECK(!ec, file_, ": cannot rename ", tmp, " (", ec.message(), ")");
   }
   WriteMetadata();
 }

@@ -8,6 +8,7 @@ pkgs=(build-essential cmake pkg-config libtorch-dev libmujoco-dev libqhull-dev l
       libeigen3-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev libopenblas-dev
       libonnx-dev python3-h5py python3-numpy python3-torch python3-venv ccache
       libegl-dev libgl1-mesa-dri python3-pil  # headless rendering (EGL + llvmpipe); GIF check
+      ffmpeg  # mbrl eval --video out.mp4
       zlib1g-dev)  # PNG plots (already a dependency of libhdf5-dev)
 missing=()
 for p in "${pkgs[@]}"; do

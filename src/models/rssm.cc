@@ -191,8 +191,10 @@ RssmSequence RssmImpl::ObserveBatch(const SequenceBatch& batch, torch::Generator
   auto obs = ObsSequence(batch);
   auto act = torch::cat({torch::zeros_like(batch.act.narrow(1, 0, 1)), batch.act}, 1);
   auto seq = Observe(obs, act, gen);
-  if (batch.mask.defined())
-    seq.mask = torch::cat({torch::ones_like(batch.mask.narrow(1, 0, 1)), batch.mask}, 1);
+  // imagination starts: real steps that are not terminal (nothing follows a terminal state)
+  auto start_ok = 1 - batch.terminated.to(obs.scalar_type());
+  if (batch.mask.defined()) start_ok = start_ok * batch.mask;
+  seq.mask = torch::cat({torch::ones_like(start_ok.narrow(1, 0, 1)), start_ok}, 1);
   return seq;
 }
 

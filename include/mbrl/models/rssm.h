@@ -73,12 +73,13 @@ struct RssmState {
   RssmState Detach() const { return {deter.detach(), stoch.detach(), stats.detach()}; }
 };
 
-/// Observe's output over a sequence: every tensor [B,T,..]; mask [B,T] (1 = a real step) when
-/// the sequences were padded.
+/// Observe's output over a sequence: every tensor [B,T,..]; mask [B,T] (set by ObserveBatch)
+/// is 1 where imagination may start: a real step (not padding) that is not terminal.
 struct RssmSequence {
   torch::Tensor deter, stoch, post_stats, prior_stats, mask;
   torch::Tensor Features() const { return torch::cat({deter, stoch}, -1); }
-  /// The posterior states of real steps flattened to [N,..] (imagination start states).
+  /// The posterior states where mask is 1 (all if undefined) flattened to [N,..]: imagination
+  /// start states.
   RssmState Flat() const;
 };
 

@@ -12,11 +12,7 @@
 #include "envs/env.h"
 #include "mbrl/core/metrics.h"
 #include "mbrl/data/replay_buffer.h"
-#include "mbrl/native/policy.h"
-
-namespace torch::jit {
-struct Module;
-}
+#include "mbrl/native/program.h"
 
 namespace mbrl {
 
@@ -37,9 +33,9 @@ class Agent {
   virtual void Load(torch::serialize::InputArchive&) {}
   /// The deterministic (eval) policy as a network, for `mbrl export`; none for planning agents.
   virtual std::optional<PolicyNet> Policy() const { return std::nullopt; }
-  /// A recurrent eval policy as TorchScript (forward(obs [B,O], state [B,N]) -> (action, state),
-  /// initial_state(B)), for agents whose policy is not a plain network of the observation.
-  virtual std::shared_ptr<torch::jit::Module> RecurrentPolicy() const { return nullptr; }
+  /// A recurrent eval policy (obs, state -> action, next state), for agents whose policy is not a
+  /// plain network of the observation.
+  virtual std::optional<PolicyProgram> RecurrentPolicy() const { return std::nullopt; }
 };
 
 /// A fresh tensor read from a checkpoint archive. (Reading into a defined tensor would `set_` it,

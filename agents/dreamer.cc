@@ -92,8 +92,8 @@ class DreamerAgent : public Agent {
             "return_scale", "train_updates", "train_s"};
   }
 
-  std::shared_ptr<torch::jit::Module> RecurrentPolicy() const override {
-    return ScriptDreamerPolicy(rssm_, ac_, bounds_.scale(), bounds_.shift());
+  std::optional<PolicyProgram> RecurrentPolicy() const override {
+    return DreamerPolicyProgram(rssm_, ac_, bounds_.scale(), bounds_.shift());
   }
 
   void Save(torch::serialize::OutputArchive& ar) const override {

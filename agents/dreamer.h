@@ -6,11 +6,8 @@
 #include "mbrl/config/config.h"
 #include "mbrl/learners/actor_critic.h"
 #include "mbrl/models/rssm.h"
+#include "mbrl/native/program.h"
 #include "mbrl/planners/planner.h"
-
-namespace torch::jit {
-struct Module;
-}
 
 namespace mbrl {
 
@@ -80,14 +77,12 @@ struct PlanetConfig {
   }
 };
 
-/// The deterministic Dreamer policy as TorchScript "MbrlRecurrentPolicy": forward(obs [B,O],
-/// state [B,N]) -> (action [B,A] in the env's bounds, next state [B,N]) runs the RSSM's posterior
-/// step (stoch = mode) and the actor's mode; state = [previous action in [-1,1], deter, stoch],
-/// initial_state(B) -> zeros [B,N] at each episode start. Int attributes obs_dim, act_dim,
-/// state_dim. Actions scale as ActionBounds: act_scale * a + act_shift, tensors [A].
-std::shared_ptr<torch::jit::Module> ScriptDreamerPolicy(const Rssm& rssm, const ActorCritic& ac,
-                                                        const torch::Tensor& act_scale,
-                                                        const torch::Tensor& act_shift);
+/// The deterministic Dreamer policy as a program (inputs obs [O], state [N]; outputs action [A]
+/// in the env's bounds, next_state [N]): the RSSM's posterior step (stoch = mode), then the
+/// actor's mode; state = [previous action in [-1,1], deter, stoch], zeros at an episode start.
+/// Actions scale as ActionBounds: act_scale * a + act_shift, tensors [A].
+PolicyProgram DreamerPolicyProgram(const Rssm& rssm, const ActorCritic& ac,
+                                   const torch::Tensor& act_scale, const torch::Tensor& act_shift);
 
 /// Dreamer's behaviour step: imagine `ac.horizon` steps from `start` with the actor, then one
 /// actor-critic update, backpropagating through the frozen world model.

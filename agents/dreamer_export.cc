@@ -1,62 +1,69 @@
-// Dreamer's deterministic policy (RSSM posterior step + actor mode) as TorchScript source.
-#include <torch/script.h>
-
-#include <sstream>
-
+// Dreamer's deterministic policy (RSSM posterior step + actor mode) as a policy program.
 #include "agents/dreamer.h"
 #include "mbrl/export/export.h"
 
 namespace mbrl {
 
-std::shared_ptr<torch::jit::Module> ScriptDreamerPolicy(const Rssm& rssm, const ActorCritic& ac,
-                                                        const torch::Tensor& act_scale,
-                                                        const torch::Tensor& act_shift) {
+PolicyProgram DreamerPolicyProgram(const Rssm& rssm, const ActorCritic& ac,
+                                   const torch::Tensor& act_scale, const torch::Tensor& act_shift) {
   // mirrors RssmImpl::Deter, Embed, MakeStats + Mode and ActorCriticImpl::Mode; the export test
   // checks the two agree step by step on an episode
   const auto& c = rssm->config();
   const int64_t a = rssm->act_dim(), d = c.deter, f = rssm->FeatureSize(), s = f - d;
-  const int64_t n = a + f;
-  auto m = std::make_shared<torch::jit::Module>("MbrlRecurrentPolicy");
+  PolicyProgram p;
+  p.obs_dim = static_cast<int>(rssm->obs_dim());
+  p.act_dim = static_cast<int>(a);
+  p.state_dim = static_cast<int>(a + f);
   const auto net = rssm->named_children();
-  const auto chain =
-      [&](const torch::OrderedDict<std::string, std::shared_ptr<torch::nn::Module>>& children,
-          const std::string& key) { return ScriptChain(*children[key], key, "x", *m); };
-  std::ostringstream src;
-  src << "def initial_state(self, batch: int) -> Tensor:\n"
-      << "    return torch.zeros([batch, " << n << "])\n"
-      << "def forward(self, obs: Tensor, state: Tensor) -> Tuple[Tensor, Tensor]:\n"
-      << "    prev = state[:, 0:" << a << "]\n"
-      << "    deter = state[:, " << a << ":" << a + d << "]\n"
-      << "    x = torch.cat([state[:, " << a + d << ":" << n << "], prev], -1)\n"
-      << chain(net, "img_in") << (c.layernorm ? chain(net, "img_norm") : "")
-      << "    x = x * torch.sigmoid(x)\n"
-      << "    x = torch.cat([x, deter], -1)\n"
-      << chain(net, "gru") << (c.layernorm ? chain(net, "gru_norm") : "")
-      << "    reset = torch.sigmoid(x[:, 0:" << d << "])\n"
-      << "    cand = torch.tanh(reset * x[:, " << d << ":" << 2 * d << "])\n"
-      << "    update = torch.sigmoid(x[:, " << 2 * d << ":" << 3 * d << "] - 1.0)\n"
-      << "    deter = deter + update * (cand - deter)\n"
-      << "    x = obs\n"
-      << (c.symlog_obs ? "    x = torch.sign(x) * torch.log1p(torch.abs(x))\n" : "")
-      << chain(net, "encoder") << "    x = torch.cat([deter, x], -1)\n"
-      << chain(net, "post");
+  const auto chain = [&](const std::string& key, const std::string& reg) {
+    AppendChain(*net[key], reg, &p);
+  };
+  const auto op = [&](std::string name, std::vector<std::string> in, std::string out,
+                      std::vector<int64_t> ints = {}) {
+    p.Add({std::move(name), std::move(in), std::move(out), std::move(ints), 0, {}});
+  };
+  const auto vec = [](float v, int64_t n) { return RowMatrixXf::Constant(1, n, v); };
+  // GRU input: [stoch, prev action] -> img_in -> [norm] -> silu
+  op("slice", {"state"}, "prev", {0, a});
+  op("slice", {"state"}, "deter", {a, d});
+  op("slice", {"state"}, "stoch", {a + d, s});
+  op("concat", {"stoch", "prev"}, "x");
+  chain("img_in", "x");
+  if (c.layernorm) chain("img_norm", "x");
+  op("silu", {"x"}, "x");
+  // GRU (DreamerV3 style): reset, candidate, update with bias -1
+  op("concat", {"x", "deter"}, "x");
+  chain("gru", "x");
+  if (c.layernorm) chain("gru_norm", "x");
+  op("slice", {"x"}, "reset", {0, d});
+  op("sigmoid", {"reset"}, "reset");
+  op("slice", {"x"}, "cand", {d, d});
+  op("mul", {"reset", "cand"}, "cand");
+  op("tanh", {"cand"}, "cand");
+  op("slice", {"x"}, "update", {2 * d, d});
+  p.Add({"affine", {"update"}, "update", {}, 0, {vec(1.f, d), vec(-1.f, d)}});
+  op("sigmoid", {"update"}, "update");
+  op("sub", {"cand", "deter"}, "step");
+  op("mul", {"update", "step"}, "step");
+  op("add", {"deter", "step"}, "deter");
+  // posterior mode from [deter, embed(obs)]
+  op(c.symlog_obs ? "symlog" : "concat", {"obs"}, "x");  // concat of one input: a copy
+  chain("encoder", "x");
+  op("concat", {"deter", "x"}, "x");
+  chain("post", "x");
   if (c.classes) {  // one-hot of the likeliest class (unimix and softmax keep the argmax)
-    src << "    x = x.view([-1, " << c.stoch << ", " << c.classes << "])\n"
-        << "    stoch = torch.zeros_like(x).scatter_(-1, torch.argmax(x, -1, True), 1.0)"
-        << ".view([-1, " << s << "])\n";
+    op("onehot_argmax", {"x"}, "stoch", {c.stoch});
   } else {
-    src << "    stoch = x[:, 0:" << s << "]\n";
+    op("slice", {"x"}, "stoch", {0, s});
   }
-  src << "    x = torch.cat([deter, stoch], -1)\n"
-      << chain(ac->named_children(), "actor") << "    act = torch.tanh(x[:, 0:" << a << "])\n"
-      << "    return act * self.act_scale + self.act_shift, torch.cat([act, deter, stoch], -1)\n";
-  m->register_buffer("act_scale", act_scale.detach().to(torch::kCPU).clone());
-  m->register_buffer("act_shift", act_shift.detach().to(torch::kCPU).clone());
-  m->register_attribute("obs_dim", c10::IntType::get(), int64_t{rssm->obs_dim()});
-  m->register_attribute("act_dim", c10::IntType::get(), a);
-  m->register_attribute("state_dim", c10::IntType::get(), n);
-  m->define(src.str());
-  return m;
+  // actor mean, squashed, then scaled into the env's bounds
+  op("concat", {"deter", "stoch"}, "x");
+  AppendChain(*ac->named_children()["actor"], "x", &p);
+  op("slice", {"x"}, "act", {0, a});
+  op("tanh", {"act"}, "act");
+  p.Add({"affine", {"act"}, "action", {}, 0, {ToMatrix(act_scale), ToMatrix(act_shift)}});
+  op("concat", {"act", "deter", "stoch"}, "next_state");
+  return p;
 }
 
 }  // namespace mbrl

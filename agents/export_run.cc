@@ -1,6 +1,4 @@
 // `mbrl export`: a run's deterministic policy written for deployment.
-#include <torch/script.h>
-
 #include "agents/trainer.h"
 #include "mbrl/core/check.h"
 
@@ -10,12 +8,11 @@ std::string ExportRun(const std::string& run_dir, ExportFormat format, std::stri
   RunConfig cfg;
   std::unique_ptr<Env> env;
   auto agent = LoadRunAgent(run_dir, &cfg, &env);
-  if (const auto script = agent->RecurrentPolicy()) {
-    MBRL_CHECK(format == ExportFormat::kTorchScript, run_dir, ": agent '", cfg.agent,
-               "' has a recurrent policy (world-model state + actor): export it with --format "
-               "torchscript (onnx and native hold feed-forward policies only)");
-    if (out.empty()) out = run_dir + "/export/policy" + ExportExtension(format);
-    WriteScriptModule(*script, out);
+  if (const auto program = agent->RecurrentPolicy()) {
+    const bool native = format == ExportFormat::kNative;
+    if (out.empty())
+      out = run_dir + "/export/policy" + (native ? ".mbrlr" : ExportExtension(format));
+    WriteRecurrentPolicy(*program, format, out);
     return out;
   }
   const auto policy = agent->Policy();

@@ -8,12 +8,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "agents/trainer.h"
 #include "mbrl/core/check.h"
 #include "mbrl/core/runtime.h"
 #include "mbrl/learners/sac.h"
 #include "mbrl/native/policy.h"
+#include "mbrl/native/program.h"
 #include "tests/test_util.h"
 
 namespace mbrl {
@@ -43,17 +45,6 @@ Sac TrainedSac() {
 RowMatrixXf ToEigen(const torch::Tensor& t) {
   auto c = t.contiguous();
   return Eigen::Map<const RowMatrixXf>(c.data_ptr<float>(), c.size(0), c.size(1));
-}
-
-// Python with onnx + onnxruntime: a venv in the build folder (made on first use), or "" offline.
-std::string OnnxPython() {
-  const std::string venv = fs::path(MBRL_BINARY).parent_path().string() + "/venv";
-  const std::string py = venv + "/bin/python";
-  const std::string probe = py + " -c 'import onnx, onnxruntime' >/dev/null 2>&1";
-  if (Shell(probe).code == 0) return py;
-  Shell("/usr/bin/python3 -m venv --system-site-packages " + venv + " && timeout 600 " + venv +
-        "/bin/pip install -q onnx onnxruntime");
-  return Shell(probe).code == 0 ? py : "";
 }
 
 TEST(Export, AllFormatsGiveTheActorsActions) {
@@ -116,6 +107,114 @@ TEST(Export, NativeFileErrorsNameTheFile) {
   const float inf = INFINITY;
   std::memcpy(&nan[nan.size() - 4 * kAct - 8], &inf, 4);  // inside the last bias
   expect_error(nan, "non-finite");
+}
+
+// A hand-built program that uses every op: the native runtime, TorchScript (C++) and ONNX
+// (onnxruntime, when installable) agree on it, its file round-trips, and bad files are rejected.
+TEST(Export, RecurrentProgramRunsAlikeInEveryFormatAndBadFilesFail) {
+  torch::manual_seed(3);
+  const auto rand = [](int64_t r, int64_t c) { return ToMatrix(torch::randn({r, c})); };
+  PolicyProgram p;
+  p.obs_dim = 3, p.act_dim = 2, p.state_dim = 4;
+  const auto op = [&](std::string name, std::vector<std::string> in, std::string out,
+                      std::vector<int64_t> ints = {}, std::vector<RowMatrixXf> params = {}) {
+    p.Add({std::move(name), std::move(in), std::move(out), std::move(ints), 1e-3f,
+           std::move(params)});
+  };
+  op("symlog", {"obs"}, "x");
+  op("linear", {"x"}, "x", {}, {rand(5, 3), rand(1, 5)});
+  op("layernorm", {"x"}, "x", {}, {rand(1, 5), rand(1, 5)});
+  op("silu", {"x"}, "x");
+  op("concat", {"x", "state"}, "y");
+  op("linear", {"y"}, "y", {}, {rand(8, 9), rand(1, 8)});
+  op("relu", {"y"}, "r");
+  op("sigmoid", {"y"}, "g");
+  op("mul", {"y", "g"}, "g");
+  op("add", {"g", "r"}, "y");
+  op("tanh", {"y"}, "t");
+  op("sub", {"y", "t"}, "y");
+  op("add", {"y", "t"}, "y");
+  op("slice", {"y"}, "h", {0, 4});
+  op("onehot_argmax", {"h"}, "next_state", {2});
+  op("slice", {"y"}, "a", {5, 2});
+  op("tanh", {"a"}, "a");
+  op("affine", {"a"}, "action", {}, {rand(1, 2), rand(1, 2)});
+  const std::string dir = testing::TempDir() + "/mbrl_export_program";
+  fs::remove_all(dir);
+  for (auto f : {ExportFormat::kTorchScript, ExportFormat::kOnnx, ExportFormat::kNative})
+    WriteRecurrentPolicy(p, f, dir + "/p" + ExportExtension(f));
+  NativeRecurrentPolicy native(p), loaded = NativeRecurrentPolicy::Load(dir + "/p.mbrlp");
+  auto module = torch::jit::load(dir + "/p.pt");
+  const auto obs = torch::randn({40, 3}) * 3;  // [T,O]
+  Eigen::VectorXf s1 = native.InitialState(), s2 = s1, a1(2), a2(2);
+  auto state = module.run_method("initial_state", 1).toTensor();
+  std::vector<torch::Tensor> acts;
+  float worst = 0;
+  int onehot_changes = 0;
+  for (int t = 0; t < 40; ++t) {
+    auto o = obs[t].contiguous();
+    const Eigen::VectorXf before = s1;
+    native.Act(o.data_ptr<float>(), s1.data(), a1.data());
+    loaded.Act(o.data_ptr<float>(), s2.data(), a2.data());
+    EXPECT_EQ(a1, a2);
+    EXPECT_EQ(s1, s2);
+    onehot_changes += before != s1;
+    auto out = module.forward({o.view({1, -1}), state}).toTuple()->elements();
+    state = out[1].toTensor();
+    acts.push_back(out[0].toTensor().view({-1}));
+    worst = std::max(worst, (ToMatrix(out[0].toTensor()) - a1.transpose()).cwiseAbs().maxCoeff());
+    worst = std::max(worst, (ToMatrix(state) - s1.transpose()).cwiseAbs().maxCoeff());
+    EXPECT_EQ(s1.sum(), 2.f);  // one-hot per group
+  }
+  EXPECT_LE(worst, 1e-5);
+  EXPECT_GT(onehot_changes, 3) << "the state should move";
+  const std::string py = OnnxPython();
+  if (!py.empty()) {
+    WriteRaw(obs, dir + "/obs.f32");
+    WriteRaw(torch::stack(acts), dir + "/expected.f32");
+    auto r = Shell(py + " " MBRL_SOURCE_DIR "/tests/scripts/check_export.py --recurrent --obs " +
+                   dir + "/obs.f32 --expected " + dir + "/expected.f32 --obs-dim 3 --act-dim 2" +
+                   " --onnx " + dir + "/p.onnx");
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+  }
+
+  std::ifstream in(dir + "/p.mbrlp", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string bad = dir + "/bad.mbrlr";
+  auto load_error = [&](const std::string& content) -> std::string {
+    std::ofstream(bad, std::ios::binary | std::ios::trunc) << content;
+    try {
+      LoadProgram(bad);
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(load_error(bytes.substr(0, bytes.size() - 3)).find("truncated"), std::string::npos);
+  EXPECT_NE(load_error(bytes + "x").find("trailing"), std::string::npos);
+  EXPECT_NE(load_error("MBRLPOL1" + bytes.substr(8)).find("not an mbrl recurrent"),
+            std::string::npos);
+  std::string renamed = bytes;
+  renamed.replace(renamed.find("\"sigmoid\""), 9, "\"sigmoix\"");
+  EXPECT_NE(load_error(renamed).find("op 7 (sigmoix -> g): unknown op"), std::string::npos);
+  std::string nan = bytes;
+  const float inf = INFINITY;
+  std::memcpy(&nan[nan.size() - 4], &inf, 4);  // the last shift
+  EXPECT_NE(load_error(nan).find("non-finite"), std::string::npos);
+  // single corrupted bytes: an error or a valid program, never a crash
+  std::mt19937 rng(1);
+  for (int i = 0; i < 300; ++i) {
+    std::string c = bytes;
+    c[rng() % c.size()] = static_cast<char>(rng());
+    std::ofstream(bad, std::ios::binary | std::ios::trunc) << c;
+    try {
+      NativeRecurrentPolicy q = NativeRecurrentPolicy::Load(bad);
+      Eigen::VectorXf s = q.InitialState(), a(q.program().act_dim);
+      q.Act(obs[0].contiguous().data_ptr<float>(), s.data(), a.data());
+    } catch (const std::runtime_error&) {
+    }
+  }
 }
 
 // Through a run directory: what `mbrl export` writes acts like the loaded agent.

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -44,6 +45,17 @@ inline void WriteRaw(const torch::Tensor& t, const std::string& path) {
   auto c = t.contiguous();
   std::ofstream(path, std::ios::binary)
       .write(reinterpret_cast<const char*>(c.data_ptr<float>()), c.numel() * sizeof(float));
+}
+
+// Python with onnx + onnxruntime: a venv in the build folder (made on first use), or "" offline.
+inline std::string OnnxPython() {
+  const std::string venv = std::filesystem::path(MBRL_BINARY).parent_path().string() + "/venv";
+  const std::string py = venv + "/bin/python";
+  const std::string probe = py + " -c 'import onnx, onnxruntime' >/dev/null 2>&1";
+  if (Shell(probe).code == 0) return py;
+  Shell("/usr/bin/python3 -m venv --system-site-packages " + venv + " && timeout 600 " + venv +
+        "/bin/pip install -q onnx onnxruntime");
+  return Shell(probe).code == 0 ? py : "";
 }
 
 }  // namespace mbrl

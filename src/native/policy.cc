@@ -1,14 +1,11 @@
 // Native policy runtime: file I/O and the forward pass. No LibTorch here (see CMakeLists.txt).
 #include "mbrl/native/policy.h"
 
-#include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <stdexcept>
+
+#include "container.h"
 
 namespace mbrl {
 namespace {
@@ -16,31 +13,25 @@ namespace {
 constexpr char kMagic[8] = {'M', 'B', 'R', 'L', 'P', 'O', 'L', '1'};
 constexpr int kVersion = 1;
 
-[[noreturn]] void Fail(const std::string& what, const std::string& msg) {
-  throw std::runtime_error(what + ": " + msg);
-}
+using native::Fail;
 
 PolicyNet::Activation ParseActivation(const std::string& what, const std::string& s) {
-  for (auto a : {PolicyNet::Activation::kRelu, PolicyNet::Activation::kSilu,
-                 PolicyNet::Activation::kTanh})
+  for (auto a :
+       {PolicyNet::Activation::kRelu, PolicyNet::Activation::kSilu, PolicyNet::Activation::kTanh})
     if (s == ActivationName(a)) return a;
   Fail(what, "unknown activation '" + s + "' (relu, silu, tanh)");
-}
-
-bool LittleEndian() {
-  const uint16_t one = 1;
-  unsigned char c;
-  std::memcpy(&c, &one, 1);
-  return c == 1;
 }
 
 }  // namespace
 
 const char* ActivationName(PolicyNet::Activation a) {
   switch (a) {
-    case PolicyNet::Activation::kRelu: return "relu";
-    case PolicyNet::Activation::kSilu: return "silu";
-    case PolicyNet::Activation::kTanh: return "tanh";
+    case PolicyNet::Activation::kRelu:
+      return "relu";
+    case PolicyNet::Activation::kSilu:
+      return "silu";
+    case PolicyNet::Activation::kTanh:
+      return "tanh";
   }
   return "?";
 }
@@ -51,14 +42,16 @@ void PolicyNet::Validate(const std::string& what) const {
   int64_t in = obs_dim;
   for (size_t l = 0; l < w.size(); ++l) {
     const std::string layer = "layer " + std::to_string(l);
-    if (w[l].cols() != in) Fail(what, layer + " takes " + std::to_string(w[l].cols()) +
-                                          " inputs, previous gives " + std::to_string(in));
+    if (w[l].cols() != in)
+      Fail(what, layer + " takes " + std::to_string(w[l].cols()) + " inputs, previous gives " +
+                     std::to_string(in));
     if (b[l].size() != w[l].rows()) Fail(what, layer + " bias size differs from its outputs");
     if (!w[l].allFinite() || !b[l].allFinite()) Fail(what, layer + " has non-finite weights");
     in = w[l].rows();
   }
-  if (in != act_dim) Fail(what, "last layer gives " + std::to_string(in) + " outputs, act_dim is " +
-                                    std::to_string(act_dim));
+  if (in != act_dim)
+    Fail(what, "last layer gives " + std::to_string(in) + " outputs, act_dim is " +
+                   std::to_string(act_dim));
   if (act_scale.size() != act_dim || act_shift.size() != act_dim)
     Fail(what, "act_scale/act_shift must have act_dim entries");
   if (!act_scale.allFinite() || !act_shift.allFinite()) Fail(what, "non-finite action bounds");
@@ -66,65 +59,28 @@ void PolicyNet::Validate(const std::string& what) const {
 
 void SavePolicy(const PolicyNet& net, const std::string& path) {
   net.Validate(path);
-  if (!LittleEndian()) Fail(path, "writing needs a little-endian host");
   nlohmann::json layers = nlohmann::json::array();
-  for (const auto& w : net.w) layers.push_back({w.cols(), w.rows()});
-  const std::string header = nlohmann::json{{"format", "mbrl-policy"},
-                                            {"version", kVersion},
-                                            {"obs_dim", net.obs_dim},
-                                            {"act_dim", net.act_dim},
-                                            {"activation", ActivationName(net.activation)},
-                                            {"layers", layers}}
-                                 .dump();
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) Fail(path, "cannot open for writing");
-    const uint64_t n = header.size();
-    f.write(kMagic, sizeof(kMagic));
-    f.write(reinterpret_cast<const char*>(&n), sizeof(n));
-    f.write(header.data(), header.size());
-    auto put = [&f](const float* p, int64_t count) {
-      f.write(reinterpret_cast<const char*>(p), count * sizeof(float));
-    };
-    for (size_t l = 0; l < net.w.size(); ++l) {
-      put(net.w[l].data(), net.w[l].size());
-      put(net.b[l].data(), net.b[l].size());
-    }
-    put(net.act_scale.data(), net.act_dim);
-    put(net.act_shift.data(), net.act_dim);
-    f.flush();
-    if (!f) Fail(path, "write failed");
+  std::vector<std::pair<const float*, int64_t>> blobs;
+  for (size_t l = 0; l < net.w.size(); ++l) {
+    layers.push_back({net.w[l].cols(), net.w[l].rows()});
+    blobs.emplace_back(net.w[l].data(), net.w[l].size());
+    blobs.emplace_back(net.b[l].data(), net.b[l].size());
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) Fail(path, "cannot rename " + tmp);
+  blobs.emplace_back(net.act_scale.data(), net.act_dim);
+  blobs.emplace_back(net.act_shift.data(), net.act_dim);
+  native::WriteContainer(path, kMagic,
+                         {{"format", "mbrl-policy"},
+                          {"version", kVersion},
+                          {"obs_dim", net.obs_dim},
+                          {"act_dim", net.act_dim},
+                          {"activation", ActivationName(net.activation)},
+                          {"layers", layers}},
+                         blobs);
 }
 
 PolicyNet LoadPolicy(const std::string& path) {
-  if (!LittleEndian()) Fail(path, "reading needs a little-endian host");
-  std::ifstream f(path, std::ios::binary);
-  if (!f) Fail(path, "cannot open");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string data = ss.str();
-  size_t pos = 0;
-  auto take = [&](void* dst, size_t n, const char* item) {
-    if (data.size() - pos < n) Fail(path, std::string("truncated (reading ") + item + ")");
-    std::memcpy(dst, data.data() + pos, n);
-    pos += n;
-  };
-  char magic[8];
-  take(magic, sizeof(magic), "magic");
-  if (std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) Fail(path, "not an mbrl policy file");
-  uint64_t n = 0;
-  take(&n, sizeof(n), "header size");
-  if (n > data.size() - pos) Fail(path, "truncated (header)");
-  nlohmann::json h;
-  try {
-    h = nlohmann::json::parse(data.substr(pos, n));
-  } catch (const std::exception& e) {
-    Fail(path, std::string("bad header: ") + e.what());
-  }
-  pos += n;
+  native::ContainerReader r(path, kMagic, "mbrl policy");
+  const auto& h = r.header();
   PolicyNet net;
   try {
     if (h.at("format") != "mbrl-policy") Fail(path, "header format is not mbrl-policy");
@@ -138,8 +94,8 @@ PolicyNet LoadPolicy(const std::string& path) {
       if (in < 1 || out < 1 || in > (1 << 20) || out > (1 << 20)) Fail(path, "bad layer size");
       net.w.emplace_back(out, in);
       net.b.emplace_back(out);
-      take(net.w.back().data(), net.w.back().size() * sizeof(float), "weights");
-      take(net.b.back().data(), net.b.back().size() * sizeof(float), "biases");
+      r.Take(net.w.back().data(), net.w.back().size(), "weights");
+      r.Take(net.b.back().data(), net.b.back().size(), "biases");
     }
   } catch (const nlohmann::json::exception& e) {
     Fail(path, std::string("bad header: ") + e.what());
@@ -147,9 +103,9 @@ PolicyNet LoadPolicy(const std::string& path) {
   if (net.act_dim < 1 || net.act_dim > (1 << 20)) Fail(path, "bad act_dim");
   net.act_scale.resize(net.act_dim);
   net.act_shift.resize(net.act_dim);
-  take(net.act_scale.data(), net.act_dim * sizeof(float), "act_scale");
-  take(net.act_shift.data(), net.act_dim * sizeof(float), "act_shift");
-  if (pos != data.size()) Fail(path, std::to_string(data.size() - pos) + " trailing bytes");
+  r.Take(net.act_scale.data(), net.act_dim, "act_scale");
+  r.Take(net.act_shift.data(), net.act_dim, "act_shift");
+  r.Finish();
   net.Validate(path);
   return net;
 }
@@ -164,14 +120,22 @@ void NativePolicy::Act(const float* obs, float* action) {
   const size_t last = net_.w.size() - 1;
   for (size_t l = 0; l <= last; ++l) {
     auto& h = h_[l];
-    if (l == 0) h.noalias() = net_.w[0] * x;
-    else h.noalias() = net_.w[l] * h_[l - 1];
+    if (l == 0)
+      h.noalias() = net_.w[0] * x;
+    else
+      h.noalias() = net_.w[l] * h_[l - 1];
     h += net_.b[l];
     if (l == last) break;
     switch (net_.activation) {
-      case PolicyNet::Activation::kRelu: h = h.cwiseMax(0.f); break;
-      case PolicyNet::Activation::kSilu: h = h.array() / (1.f + (-h.array()).exp()); break;
-      case PolicyNet::Activation::kTanh: h = h.array().tanh(); break;
+      case PolicyNet::Activation::kRelu:
+        h = h.cwiseMax(0.f);
+        break;
+      case PolicyNet::Activation::kSilu:
+        h = h.array() / (1.f + (-h.array()).exp());
+        break;
+      case PolicyNet::Activation::kTanh:
+        h = h.array().tanh();
+        break;
     }
   }
   Eigen::Map<Eigen::VectorXf> a(action, net_.act_dim);

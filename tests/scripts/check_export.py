@@ -1,7 +1,7 @@
 """Runs exported policies on saved observations and compares with the expected actions.
 
-TorchScript through torch.jit.load, ONNX through onnxruntime. --recurrent: the TorchScript policy
-carries a state (Dreamer); the observations are one episode, fed in order from initial_state(1). Inputs are raw little-endian float32
+TorchScript through torch.jit.load, ONNX through onnxruntime. --recurrent: the policy carries a
+state (Dreamer); the observations are one episode, fed in order from the initial (zero) state. Inputs are raw little-endian float32
 files: obs [N, obs_dim] and expected [N, act_dim]. Prints one JSON line of max abs differences.
 Exit 0 when all given formats match within --tol, 1 on a mismatch, 77 if a runtime is missing.
 """
@@ -47,7 +47,16 @@ def main():
             model = onnx.load(a.onnx)
             onnx.checker.check_model(model, full_check=True)
             s = ort.InferenceSession(a.onnx, providers=["CPUExecutionProvider"])
-            got = s.run(["action"], {"obs": obs})[0]
+            if a.recurrent:
+                n = s.get_inputs()[1].shape[1]
+                state, rows = np.zeros((1, n), np.float32), []
+                for o in obs:
+                    act, state = s.run(["action", "next_state"],
+                                       {"obs": o[None], "state": state})
+                    rows.append(act)
+                got = np.concatenate(rows)
+            else:
+                got = s.run(["action"], {"obs": obs})[0]
             diffs["onnx"] = float(np.abs(got - expected).max())
     except ImportError as e:
         print(json.dumps({"skipped": str(e)}))

@@ -1,13 +1,14 @@
 #pragma once
 /// Writers of a deployable policy (PolicyNet) for other runtimes: TorchScript (Python
-/// torch.jit.load, C++ torch::jit::load) and ONNX (opset 17). The native format is SavePolicy.
+/// torch.jit.load, C++ torch::jit::load) and ONNX (opset 17). The native formats are SavePolicy and
+/// SaveProgram.
 /// Formats: docs/formats.md ("Policy export").
 #include <string>
 
-#include "mbrl/native/policy.h"
+#include "mbrl/native/program.h"
 
-namespace torch::jit {
-struct Module;
+namespace at {
+class Tensor;
 }
 namespace torch::nn {
 class Module;
@@ -29,14 +30,17 @@ void WriteOnnx(const PolicyNet& net, const std::string& path);
 /// Writes `net` in `format` to `path` (atomically: temporary file + rename).
 void WritePolicy(const PolicyNet& net, ExportFormat format, const std::string& path);
 
-/// Saves a TorchScript module to `path` (temporary file + rename; parent folders created).
-void WriteScriptModule(const torch::jit::Module& m, const std::string& path);
+/// A recurrent policy program (Dreamer) in `format`: TorchScript module "MbrlRecurrentPolicy"
+/// (forward(obs [B,O], state [B,N]) -> (action, next_state), initial_state(B)), ONNX graph
+/// (obs, state -> action, next_state) or the native program file. Atomic like WritePolicy.
+void WriteRecurrentPolicy(const PolicyProgram& p, ExportFormat format, const std::string& path);
 
-/// TorchScript statements that set `var` = m(var), for writers that compose a model's step in
-/// TorchScript source. `m` is a Linear, LayerNorm, SiLU, ReLU or Tanh, or a module whose forward
-/// applies its children in registration order (Sequential, MlpNet). Copies the parameters into
-/// `out` as "<name>_<child path>_weight"...; throws mbrl::Error on any other module.
-std::string ScriptChain(const torch::nn::Module& m, const std::string& name, const std::string& var,
-                        torch::jit::Module& out);
+/// A float tensor [rows,cols], or [k] as [1,k], copied into a row-major matrix.
+RowMatrixXf ToMatrix(const at::Tensor& t);
+
+/// Appends ops that set register `reg` = m(reg). `m` is a Linear, LayerNorm, SiLU, ReLU or Tanh,
+/// or a module whose forward applies its children in registration order (Sequential, MlpNet);
+/// the parameters are copied. Throws mbrl::Error on any other module.
+void AppendChain(const torch::nn::Module& m, const std::string& reg, PolicyProgram* p);
 
 }  // namespace mbrl

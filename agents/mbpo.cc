@@ -82,6 +82,8 @@ class MbpoAgent : public Agent {
     if ((steps_ - cfg_.initial_steps) % cfg_.model_train_freq == 0) {
       TrainModel(buffer, m);
       Rollouts(buffer, m);
+    } else if (model_buffer_.size() == 0) {
+      Rollouts(buffer, m);  // resumed: one round from the checkpointed model and policy
     }
     const auto t0 = std::chrono::steady_clock::now();
     ScopedThreads pools(threads_.update);
@@ -114,8 +116,9 @@ class MbpoAgent : public Agent {
 
   std::vector<std::string> MetricNames() const override {
     return {"model_train_loss", "model_holdout_mse", "model_epochs", "model_train_s",
-            "rollout_length", "rollout_s", "model_buffer", "sac_critic_loss", "sac_actor_loss",
-            "sac_alpha", "sac_entropy", "sac_q", "sac_updates", "sac_update_s"};
+            "rollout_length",   "rollout_s",         "model_buffer", "sac_critic_loss",
+            "sac_actor_loss",   "sac_alpha",         "sac_entropy",  "sac_q",
+            "sac_updates",      "sac_update_s"};
   }
 
   void Save(torch::serialize::OutputArchive& ar) const override {

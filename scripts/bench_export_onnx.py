@@ -1,6 +1,7 @@
 """Per-action latency of an exported policy from Python: ONNX Runtime and torch.jit.load.
 
-Usage: run `mbrl bench export` first (writes policy.onnx / policy.pt to /tmp/mbrl_bench_export),
+Usage: run `mbrl bench export` first (writes policy.onnx / policy.pt and Dreamer's recurrent.onnx
+to /tmp/mbrl_bench_export),
 then `python scripts/bench_export_onnx.py [dir]` with a Python that has onnxruntime (e.g. the
 venv the tests create: build/venv/bin/python) and/or torch (Debian's /usr/bin/python3).
 Prints one JSON line per runtime, like `mbrl bench`.
@@ -35,6 +36,12 @@ def main():
         s = ort.InferenceSession(d + "/policy.onnx", opts, providers=["CPUExecutionProvider"])
         us = latency_us(lambda: s.run(["action"], {"obs": obs}))
         print(json.dumps({"bench": "export_latency", "runtime": "onnxruntime_python",
+                          "version": ort.__version__, "us_per_action": us}))
+        r = ort.InferenceSession(d + "/recurrent.onnx", opts, providers=["CPUExecutionProvider"])
+        feed = {"obs": obs[:, :5].copy(),
+                "state": np.zeros((1, r.get_inputs()[1].shape[1]), np.float32)}
+        us = latency_us(lambda: r.run(["action", "next_state"], feed))
+        print(json.dumps({"bench": "export_latency_recurrent", "runtime": "onnxruntime_python",
                           "version": ort.__version__, "us_per_action": us}))
     except ImportError:
         print("onnxruntime not installed here", file=sys.stderr)

@@ -1,14 +1,14 @@
 // mbrl bench: throughput of the hot paths, one JSON line per measurement plus a table.
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <torch/script.h>
+#include <torch/torch.h>
+
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <thread>
-
-#include <ATen/CPUGeneratorImpl.h>
-#include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
-#include <torch/script.h>
-#include <torch/torch.h>
+#include <thread>
 
 #include "agents/dreamer.h"
 #include "agents/run_config.h"
@@ -60,7 +60,8 @@ int BenchEnv(int64_t steps) {
     auto gen = at::detail::createCPUGenerator(0);
     auto low = torch::tensor(spec.act_low), high = torch::tensor(spec.act_high);
     std::vector<torch::Tensor> actions;
-    for (int i = 0; i < 256; ++i) actions.push_back(low + (high - low) * torch::rand(low.sizes(), gen));
+    for (int i = 0; i < 256; ++i)
+      actions.push_back(low + (high - low) * torch::rand(low.sizes(), gen));
     std::vector<int64_t> resets;  // steps after which the env reset
     const auto run_env = [&] {
       resets.clear();
@@ -98,8 +99,12 @@ int BenchEnv(int64_t steps) {
       raw = std::max(raw, run_raw());
     }
     const double overhead = raw / wrapped - 1.0;
-    Emit({{"bench", "env"}, {"task", name}, {"raw_steps_per_s", raw},
-          {"env_steps_per_s", wrapped}, {"overhead_fraction", overhead}, {"steps", steps}});
+    Emit({{"bench", "env"},
+          {"task", name},
+          {"raw_steps_per_s", raw},
+          {"env_steps_per_s", wrapped},
+          {"overhead_fraction", overhead},
+          {"steps", steps}});
     std::fprintf(stderr, "%-20s %14.0f %14.0f %9.1f%%\n", name.c_str(), raw, wrapped,
                  100 * overhead);
   }
@@ -116,7 +121,9 @@ int BenchEnv(int64_t steps) {
   const double uniform = Rate(1.0, [&] { buffer.Sample(256, gen); });
   const double seq = Rate(1.0, [&] { buffer.SampleSequences(16, 64, gen); });
   Emit({{"bench", "replay_add"}, {"obs_dim", obs}, {"act_dim", act}, {"adds_per_s", add_rate}});
-  Emit({{"bench", "replay_sample"}, {"batch", 256}, {"batches_per_s", uniform},
+  Emit({{"bench", "replay_sample"},
+        {"batch", 256},
+        {"batches_per_s", uniform},
         {"transitions_per_s", uniform * 256}});
   Emit({{"bench", "replay_sequences"}, {"batch", 16}, {"length", 64}, {"batches_per_s", seq}});
   std::fprintf(stderr, "\n%-34s %14s\n", "replay (100k x obs 17, act 6)", "rate");
@@ -182,7 +189,8 @@ int BenchPlanner(const PhaseThreads& threads, int repeats, bool tune_malloc) {
   cem.horizon = 15, cem.population = 350, cem.iterations = 5;
   PlannerConfig big = cem;
   big.horizon = 30, big.population = 400;
-  const PlanCase cases[] = {{"cartpole", 4, 1, {1}, cem, 20}, {"halfcheetah_size", 17, 6, {}, big, 20}};
+  const PlanCase cases[] = {{"cartpole", 4, 1, {1}, cem, 20},
+                            {"halfcheetah_size", 17, 6, {}, big, 20}};
   std::fprintf(stderr, "threads torch %d, openblas %d, malloc tuned %d\n", torch_threads,
                BlasThreads(), tune_malloc);
   std::fprintf(stderr, "%-18s %12s %12s %10s %10s %8s\n", "case", "s/action", "GFLOP/action",
@@ -193,8 +201,8 @@ int BenchPlanner(const PhaseThreads& threads, int repeats, bool tune_malloc) {
     Ensemble model(c.obs, c.act, mc);
     const int in = c.obs + static_cast<int>(c.angle_dims.size()) + c.act;
     const int64_t rows = static_cast<int64_t>(c.planner.population) * c.particles;
-    const double per_row = 2.0 * (in * mc.hidden + (mc.layers - 1) * mc.hidden * mc.hidden +
-                                  mc.hidden * 2 * c.obs);
+    const double per_row =
+        2.0 * (in * mc.hidden + (mc.layers - 1) * mc.hidden * mc.hidden + mc.hidden * 2 * c.obs);
     const double flop = per_row * rows * c.planner.horizon * c.planner.iterations;
     std::vector<float> low(c.act, -1.f), high(c.act, 1.f);
     auto planner = MakePlanner(c.planner, low, high, torch::kCPU, 0);
@@ -206,17 +214,26 @@ int BenchPlanner(const PhaseThreads& threads, int repeats, bool tune_malloc) {
     auto obs = torch::zeros({c.obs});
     for (int i = 0; i < repeats + 1; ++i) {
       const auto t0 = Clock::now();
-      planner->Plan(MakeObjective(model, obs, reward, nullptr, c.particles, Propagation::kTs1, gen));
+      planner->Plan(
+          MakeObjective(model, obs, reward, nullptr, c.particles, Propagation::kTs1, gen));
       if (i > 0) t.push_back(Seconds(t0));  // first is warm-up
     }
     const double s = Median(t);
     const double gemm = GemmGflops(mc.elites, rows / mc.elites, mc.hidden);
-    Emit({{"bench", "planner"}, {"case", c.name}, {"seconds_per_action", s},
-          {"gflop_per_action", flop / 1e9}, {"gflops", flop / s / 1e9}, {"gemm_gflops", gemm},
-          {"fraction_of_gemm", flop / s / 1e9 / gemm}, {"population", c.planner.population},
-          {"particles", c.particles}, {"horizon", c.planner.horizon},
-          {"iterations", c.planner.iterations}, {"torch_threads", torch_threads},
-          {"blas_threads", BlasThreads()}, {"malloc_tuned", tune_malloc}});
+    Emit({{"bench", "planner"},
+          {"case", c.name},
+          {"seconds_per_action", s},
+          {"gflop_per_action", flop / 1e9},
+          {"gflops", flop / s / 1e9},
+          {"gemm_gflops", gemm},
+          {"fraction_of_gemm", flop / s / 1e9 / gemm},
+          {"population", c.planner.population},
+          {"particles", c.particles},
+          {"horizon", c.planner.horizon},
+          {"iterations", c.planner.iterations},
+          {"torch_threads", torch_threads},
+          {"blas_threads", BlasThreads()},
+          {"malloc_tuned", tune_malloc}});
     std::fprintf(stderr, "%-18s %12.3f %12.1f %10.1f %10.1f %7.0f%%\n", c.name.c_str(), s,
                  flop / 1e9, flop / s / 1e9, gemm, 100 * flop / s / 1e9 / gemm);
   }
@@ -250,9 +267,15 @@ int BenchTrain(const PhaseThreads& threads, int repeats, bool tune_malloc) {
     t.push_back(Seconds(t0) / stats.epochs);
   }
   const double rate = n * (1 - mc.holdout) / Median(t);  // training rows per second
-  Emit({{"bench", "train"}, {"members", mc.members}, {"hidden", mc.hidden}, {"layers", mc.layers},
-        {"batch", mc.batch_size}, {"transitions", n}, {"transitions_per_s", rate},
-        {"torch_threads", torch_threads}, {"blas_threads", BlasThreads()},
+  Emit({{"bench", "train"},
+        {"members", mc.members},
+        {"hidden", mc.hidden},
+        {"layers", mc.layers},
+        {"batch", mc.batch_size},
+        {"transitions", n},
+        {"transitions_per_s", rate},
+        {"torch_threads", torch_threads},
+        {"blas_threads", BlasThreads()},
         {"malloc_tuned", tune_malloc}});
   std::fprintf(stderr, "ensemble training (E=7, 4x200, batch 256, 10k): %.0f transitions/s\n",
                rate);
@@ -278,9 +301,16 @@ int BenchSac(const PhaseThreads& threads, int repeats, bool tune_malloc) {
     std::vector<double> rates;
     for (int r = 0; r < repeats; ++r) rates.push_back(Rate(1.0, [&] { sac->Update(b, gen); }));
     const double rate = Median(rates);
-    Emit({{"bench", "sac"}, {"case", name}, {"obs_dim", obs}, {"act_dim", act}, {"batch", n},
-          {"hidden", cfg.hidden}, {"layers", cfg.layers}, {"updates_per_s", rate},
-          {"torch_threads", threads.torch}, {"blas_threads", BlasThreads()}});
+    Emit({{"bench", "sac"},
+          {"case", name},
+          {"obs_dim", obs},
+          {"act_dim", act},
+          {"batch", n},
+          {"hidden", cfg.hidden},
+          {"layers", cfg.layers},
+          {"updates_per_s", rate},
+          {"torch_threads", threads.torch},
+          {"blas_threads", BlasThreads()}});
     std::fprintf(stderr, "%-24s %12.0f %12.2f\n", name, rate, 1000 / rate);
   }
   // MBPO model rollout step: 100k start states, E=7 (5 elites) 4x200, policy + model + reward
@@ -302,8 +332,12 @@ int BenchSac(const PhaseThreads& threads, int repeats, bool tune_malloc) {
       auto perm = MemberPermutation(rows, elites.members(), gen, torch::kCPU);
       SampleThroughMembers(elites, model->Inputs(start, a), perm, gen);
     });
-    Emit({{"bench", "model_rollout"}, {"obs_dim", obs}, {"act_dim", act}, {"rows", rows},
-          {"transitions_per_s", rate * rows}, {"torch_threads", threads.torch},
+    Emit({{"bench", "model_rollout"},
+          {"obs_dim", obs},
+          {"act_dim", act},
+          {"rows", rows},
+          {"transitions_per_s", rate * rows},
+          {"torch_threads", threads.torch},
           {"blas_threads", BlasThreads()}});
     std::fprintf(stderr, "%-24s %12.0f transitions/s\n", "model rollout (hopper)", rate * rows);
   }
@@ -335,8 +369,9 @@ int BenchRssm(const ThreadsConfig& threads, int repeats, bool tune_malloc) {
     auto gen = at::detail::createCPUGenerator(0);
     const int64_t b = c.model.batch_size, t = c.model.seq_len;
     SequenceBatch batch{torch::randn({b, t, c.obs}), torch::rand({b, t, c.act}) * 2 - 1,
-                        torch::randn({b, t}), torch::randn({b, t, c.obs}), torch::zeros({b, t}),
-                        torch::zeros({b, t}), torch::ones({b, t})};
+                        torch::randn({b, t}),        torch::randn({b, t, c.obs}),
+                        torch::zeros({b, t}),        torch::zeros({b, t}),
+                        torch::ones({b, t})};
     RssmSequence post;
     const auto wm = [&] {
       ScopedThreads pools(threads.train);
@@ -346,7 +381,8 @@ int BenchRssm(const ThreadsConfig& threads, int repeats, bool tune_malloc) {
       ScopedThreads pools(threads.update);
       auto start = post.Flat();
       const int64_t n = c.starts > 0 ? c.starts : start.deter.size(0);
-      start = {start.deter.narrow(0, 0, n), start.stoch.narrow(0, 0, n), start.stats.narrow(0, 0, n)};
+      start = {start.deter.narrow(0, 0, n), start.stoch.narrow(0, 0, n),
+               start.stats.narrow(0, 0, n)};
       ImagineAndLearn(rssm, ac, start, gen);
     };
     wm();
@@ -356,21 +392,32 @@ int BenchRssm(const ThreadsConfig& threads, int repeats, bool tune_malloc) {
       ac_s.push_back(1 / Rate(2.0, imagine));
     }
     const double w = Median(wm_s), a = Median(ac_s);
-    Emit({{"bench", "rssm"}, {"case", c.name}, {"batch", b}, {"seq_len", t}, {"obs_dim", c.obs},
-          {"act_dim", c.act}, {"deter", c.model.deter}, {"units", c.model.units},
-          {"stoch", c.model.stoch}, {"classes", c.model.classes}, {"horizon", c.behavior.horizon},
-          {"wm_step_s", w}, {"ac_step_s", a}, {"train_step_s", w + a},
+    Emit({{"bench", "rssm"},
+          {"case", c.name},
+          {"batch", b},
+          {"seq_len", t},
+          {"obs_dim", c.obs},
+          {"act_dim", c.act},
+          {"deter", c.model.deter},
+          {"units", c.model.units},
+          {"stoch", c.model.stoch},
+          {"classes", c.model.classes},
+          {"horizon", c.behavior.horizon},
+          {"wm_step_s", w},
+          {"ac_step_s", a},
+          {"train_step_s", w + a},
           {"wm_threads", {threads.train.torch, threads.train.blas}},
           {"ac_threads", {threads.update.torch, threads.update.blas}}});
     std::fprintf(stderr, "%-20s %10.1f %10.1f %9d/%d %9d/%d\n", c.name, 1000 * w, 1000 * a,
-                 threads.train.torch, threads.train.blas, threads.update.torch, threads.update.blas);
+                 threads.train.torch, threads.train.blas, threads.update.torch,
+                 threads.update.blas);
   }
   return 0;
 }
 
 // Per-action latency of the exported policy (Hopper-shaped SAC actor, one observation per call):
-// LibTorch eager, TorchScript in C++, the native runtime. Files go to `dir` for
-// scripts/bench_export_onnx.py (ONNX Runtime and TorchScript from Python).
+// LibTorch eager, TorchScript in C++, the native runtime; then Dreamer's recurrent policy. Files go
+// to `dir` for scripts/bench_export_onnx.py (ONNX Runtime and TorchScript from Python).
 int BenchExport(const std::string& dir) {
   SetThreads(1, 1);
   const int obs = 11, act = 3;
@@ -394,9 +441,47 @@ int BenchExport(const std::string& dir) {
     std::vector<double> rates;
     for (int r = 0; r < 5; ++r) rates.push_back(Rate(0.5, fn));
     const double us = 1e6 / Median(rates);
-    Emit({{"bench", "export_latency"}, {"runtime", name}, {"obs_dim", obs}, {"act_dim", act},
-          {"hidden", 256}, {"layers", 2}, {"us_per_action", us}});
+    Emit({{"bench", "export_latency"},
+          {"runtime", name},
+          {"obs_dim", obs},
+          {"act_dim", act},
+          {"hidden", 256},
+          {"layers", 2},
+          {"us_per_action", us}});
     std::fprintf(stderr, "%-20s %12.2f\n", name, us);
+  }
+  // Dreamer's recurrent policy at the default size (cartpole shapes: obs 5, act 1)
+  const DreamerConfig d;
+  Rssm rssm(5, 1, d.model);
+  ActorCritic ac(static_cast<int>(rssm->FeatureSize()), 1, d.behavior, torch::kCPU);
+  const auto program = DreamerPolicyProgram(rssm, ac, torch::ones({1}), torch::zeros({1}));
+  WriteRecurrentPolicy(program, ExportFormat::kTorchScript, dir + "/recurrent.pt");
+  WriteRecurrentPolicy(program, ExportFormat::kNative, dir + "/recurrent.mbrlr");
+  WriteRecurrentPolicy(program, ExportFormat::kOnnx, dir + "/recurrent.onnx");
+  auto script = torch::jit::load(dir + "/recurrent.pt");
+  auto rnative = NativeRecurrentPolicy::Load(dir + "/recurrent.mbrlr");
+  auto robs = torch::randn({1, 5});
+  auto rstate = script.run_method("initial_state", 1).toTensor();
+  Eigen::VectorXf nstate = rnative.InitialState();
+  float raction = 0;
+  const std::pair<const char*, std::function<void()>> recurrent[] = {
+      {"torchscript_cpp",
+       [&] {
+         script.forward({robs, rstate});
+       }},
+      {"native", [&] { rnative.Act(robs.data_ptr<float>(), nstate.data(), &raction); }}};
+  for (const auto& [name, fn] : recurrent) {
+    std::vector<double> rates;
+    for (int r = 0; r < 5; ++r) rates.push_back(Rate(0.5, fn));
+    const double us = 1e6 / Median(rates);
+    Emit({{"bench", "export_latency_recurrent"},
+          {"runtime", name},
+          {"obs_dim", 5},
+          {"act_dim", 1},
+          {"deter", d.model.deter},
+          {"state_dim", program.state_dim},
+          {"us_per_action", us}});
+    std::fprintf(stderr, "dreamer %-12s %12.2f\n", name, us);
   }
   std::fprintf(stderr, "files in %s (ONNX: scripts/bench_export_onnx.py %s)\n", dir.c_str(),
                dir.c_str());
@@ -458,8 +543,10 @@ int Bench(const std::vector<std::string>& args) {
     t.update = {pools(defaults.update)};
     return BenchRssm(t, static_cast<int>(repeats), tune_malloc);
   }
-  if (args[0] == "sac") return BenchSac(pools(defaults.update), static_cast<int>(repeats), tune_malloc);
-  throw Error("bench: unknown benchmark '" + args[0] + "' (known: env, planner, train, sac, rssm, export)");
+  if (args[0] == "sac")
+    return BenchSac(pools(defaults.update), static_cast<int>(repeats), tune_malloc);
+  throw Error("bench: unknown benchmark '" + args[0] +
+              "' (known: env, planner, train, sac, rssm, export)");
 }
 
 }  // namespace mbrl

@@ -95,7 +95,11 @@ TEST(Dreamer, ExportedRecurrentPolicyActsLikeTheAgent) {
                              "dreamer.imagine_starts=32", "dreamer.model.deter=16",
                              "dreamer.model.units=32", "dreamer.model.stoch=4",
                              "dreamer.model.seq_len=8", "dreamer.model.batch_size=4",
-                             "dreamer.behavior.units=32", "dreamer.behavior.actor_lr=1e-2"});
+                             "dreamer.behavior.units=32", "dreamer.behavior.actor_lr=1e-2",
+                             // the critic is not exported; this one keeps the tiny actor's
+                             // actions varied (the config's saturates them here)
+                             "dreamer.behavior.value_head=mse", "dreamer.behavior.slow_target=true",
+                             "dreamer.behavior.slow_reg=0", "dreamer.model.continue_head=true"});
     ov.insert(ov.end(), variant.begin(), variant.end());
     config::Json resolved;
     auto cfg = LoadRunConfig({MBRL_SOURCE_DIR "/configs/dreamer_dmc_cartpole.json"}, ov, &resolved);

@@ -80,9 +80,15 @@ torch::Tensor ActorCriticImpl::LambdaReturns(const torch::Tensor& reward, const 
 
 ActorCriticStats ActorCriticImpl::Update(const ImaginedTrajectory& traj) {
   const int64_t h = traj.reward.size(0);
-  // slow critic: no parameter gradients, but gradients to the features (dynamics backprop)
-  auto slow_value = Value(slow_, traj.feat);                                              // [H+1,N]
-  auto ret = LambdaReturns(traj.reward, traj.cont, slow_value, cfg_.gamma, cfg_.lambda);  // [H,N]
+  // bootstrap values: gradients to the features (dynamics backprop) but not to the critic's
+  // parameters (the slow critic has none; the critic's are switched off for this forward)
+  const auto critic_grads = [&](bool on) {
+    for (auto& p : critic_->parameters()) p.requires_grad_(on);
+  };
+  if (!cfg_.slow_target) critic_grads(false);
+  auto value = Value(cfg_.slow_target ? slow_ : critic_, traj.feat);  // [H+1,N]
+  if (!cfg_.slow_target) critic_grads(true);
+  auto ret = LambdaReturns(traj.reward, traj.cont, value, cfg_.gamma, cfg_.lambda);  // [H,N]
   // weight of step t: discounted probability that the trajectory is still alive
   auto disc = (cfg_.gamma * traj.cont).detach();
   auto weight =
@@ -101,7 +107,7 @@ ActorCriticStats ActorCriticImpl::Update(const ImaginedTrajectory& traj) {
   auto entropy = -traj.logp;  // single-sample estimate [H,N]
   torch::Tensor actor_obj;
   if (cfg_.actor_grad == "reinforce") {
-    auto adv = ((ret - slow_value.narrow(0, 0, h)) / norm).detach();
+    auto adv = ((ret - value.narrow(0, 0, h)) / norm).detach();
     actor_obj = traj.logp * adv;
   } else {
     actor_obj = ret / norm;
@@ -110,12 +116,13 @@ ActorCriticStats ActorCriticImpl::Update(const ImaginedTrajectory& traj) {
 
   auto feat = traj.feat.narrow(0, 0, h).detach();
   auto target = ret.detach();
-  torch::Tensor critic_loss;
-  if (twohot_) {
-    critic_loss = (weight * twohot_->Loss(critic_->forward(feat), target)).mean();
-  } else {
-    critic_loss = (weight * (critic_->forward(feat).squeeze(-1) - target).pow(2)).mean();
-  }
+  auto out = critic_->forward(feat);
+  const auto loss = [&](const torch::Tensor& y) {  // [H,N]
+    return twohot_ ? twohot_->Loss(out, y) : (out.squeeze(-1) - y).pow(2);
+  };
+  auto per_step = loss(target);
+  if (cfg_.slow_reg > 0) per_step = per_step + cfg_.slow_reg * loss(Value(slow_, feat).detach());
+  auto critic_loss = (weight * per_step).mean();
 
   actor_opt_->zero_grad();
   critic_opt_->zero_grad();
@@ -132,7 +139,7 @@ ActorCriticStats ActorCriticImpl::Update(const ImaginedTrajectory& traj) {
     for (size_t i = 0; i < src.size(); ++i) dst[i].lerp_(src[i], 1 - cfg_.slow_critic_decay);
   }
   auto parts = torch::stack({actor_loss.detach(), critic_loss.detach(), entropy.detach().mean(),
-                             ret.detach().mean(), slow_value.detach().mean(), scale_[0]})
+                             ret.detach().mean(), value.detach().mean(), scale_[0]})
                    .to(torch::kCPU);
   auto p = parts.accessor<float, 1>();
   return {p[0], p[1], p[2], p[3], p[4], p[5]};

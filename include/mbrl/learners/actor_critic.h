@@ -35,8 +35,10 @@ struct ActorCriticConfig {
   std::string actor_grad = "dynamics";  // dynamics (backprop through the model) | reinforce
   bool return_norm = true;              // divide returns by max(1, EMA of the P95-P5 range)
   double return_norm_decay = 0.99;
-  double slow_critic_decay = 0.98;  // EMA of the critic that computes the λ-return targets
-  std::string value_head = "mse";   // mse | twohot
+  double slow_critic_decay = 0.98;  // EMA of the critic (slow critic)
+  bool slow_target = true;  // λ-returns bootstrap from the slow critic (else the critic, as V3)
+  double slow_reg = 0;      // weight of a loss pulling the critic toward the slow critic (V3: 1)
+  std::string value_head = "mse";  // mse | twohot
 
   template <class V>
   void Visit(V& v) {
@@ -57,6 +59,8 @@ struct ActorCriticConfig {
     v("return_norm", return_norm);
     v("return_norm_decay", return_norm_decay, config::Between(0, 1));
     v("slow_critic_decay", slow_critic_decay, config::Between(0, 1));
+    v("slow_target", slow_target);
+    v("slow_reg", slow_reg, config::AtLeast(0));
     v("value_head", value_head, config::OneOf({"mse", "twohot"}));
   }
 };

@@ -99,7 +99,8 @@ TEST(Dreamer, ExportedRecurrentPolicyActsLikeTheAgent) {
                              // the critic is not exported; this one keeps the tiny actor's
                              // actions varied (the config's saturates them here)
                              "dreamer.behavior.value_head=mse", "dreamer.behavior.slow_target=true",
-                             "dreamer.behavior.slow_reg=0", "dreamer.model.continue_head=true"});
+                             "dreamer.behavior.slow_reg=0", "dreamer.behavior.critic_lr=8e-5",
+                             "dreamer.model.continue_head=true"});
     ov.insert(ov.end(), variant.begin(), variant.end());
     config::Json resolved;
     auto cfg = LoadRunConfig({MBRL_SOURCE_DIR "/configs/dreamer_dmc_cartpole.json"}, ov, &resolved);

@@ -1,5 +1,6 @@
 // Dreamer's deterministic policy (RSSM posterior step + actor mode) as a policy program.
 #include "agents/dreamer.h"
+#include "mbrl/core/check.h"
 #include "mbrl/export/export.h"
 
 namespace mbrl {
@@ -9,6 +10,7 @@ PolicyProgram DreamerPolicyProgram(const Rssm& rssm, const ActorCritic& ac,
   // mirrors RssmImpl::Deter, Embed, MakeStats + Mode and ActorCriticImpl::Mode; the export test
   // checks the two agree step by step on an episode
   const auto& c = rssm->config();
+  MBRL_CHECK(c.angle_dims.empty(), "dreamer.model.angle_dims: export does not support angle dims");
   const int64_t a = rssm->act_dim(), d = c.deter, f = rssm->FeatureSize(), s = f - d;
   PolicyProgram p;
   p.obs_dim = static_cast<int>(rssm->obs_dim());

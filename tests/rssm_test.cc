@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "mbrl/core/mlp.h"
 #include "mbrl/data/replay_buffer.h"
 #include "mbrl/learners/actor_critic.h"
@@ -109,6 +111,35 @@ TEST(Rssm, ImagineWithTheObservedActionsReproducesObservesPriors) {
     EXPECT_TRUE(torch::equal(feat[0], RssmImpl::Features(start)));
     auto first = rssm->ImagineStep(start, act.select(1, 1), gen);
     EXPECT_TRUE(torch::allclose(feat[1].narrow(1, 0, 32), first.deter));
+  }
+}
+
+// Angle dims are seen through sin and cos: an angle and the same angle one turn later give the
+// same posterior, and the decoder predicts the (sin, cos) features.
+TEST(Rssm, AngleDimsAreEncodedAndDecodedAsSinAndCos) {
+  torch::manual_seed(0);
+  auto gen = at::detail::createCPUGenerator(2);
+  torch::NoGradGuard ng;
+  auto obs = torch::randn({5, 3}, gen), act = torch::rand({5, 1}, gen) * 2 - 1;
+  auto turned = obs.clone();
+  turned.select(1, 1) += 2 * M_PI;
+  for (bool angle : {false, true}) {
+    RssmConfig cfg = Small(8);
+    if (angle) cfg.angle_dims = {1};
+    Rssm rssm(3, 1, cfg);
+    auto start = rssm->Initial(5);
+    auto a = rssm->ObserveStep(start, act, obs, gen, false);
+    auto b = rssm->ObserveStep(start, act, turned, gen, false);
+    EXPECT_EQ(torch::allclose(a.stats, b.stats, 1e-4, 1e-5), angle);
+    EXPECT_EQ(rssm->Decode(RssmImpl::Features(a)).size(-1), angle ? 4 : 3);
+  }
+  RssmConfig bad = Small(0);
+  bad.angle_dims = {3};
+  try {
+    Rssm rssm(3, 1, bad);
+    FAIL() << "angle dim 3 of a 3-dim observation was accepted";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("model.angle_dims: 3"), std::string::npos) << e.what();
   }
 }
 

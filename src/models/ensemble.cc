@@ -14,18 +14,8 @@ EnsembleImpl::EnsembleImpl(int obs_dim, int act_dim, const EnsembleConfig& cfg)
   MBRL_CHECK(cfg.elites <= cfg.members, "model.elites (", cfg.elites, ") > model.members (",
              cfg.members, ")");
   MBRL_CHECK(cfg.min_logvar < cfg.max_logvar, "model.min_logvar must be < model.max_logvar");
-  std::vector<int64_t> plain, angle;
-  for (int d : cfg.angle_dims)
-    MBRL_CHECK(d < obs_dim, "model.angle_dims: ", d, " is not an observation dim (obs has ",
-               obs_dim, ")");
-  for (int d = 0; d < obs_dim; ++d) {
-    const bool is_angle =
-        std::find(cfg.angle_dims.begin(), cfg.angle_dims.end(), d) != cfg.angle_dims.end();
-    (is_angle ? angle : plain).push_back(d);
-  }
-  plain_idx_ = torch::tensor(plain, torch::kInt64);
-  angle_idx_ = torch::tensor(angle, torch::kInt64);
-  in_dim_ = obs_dim + static_cast<int>(angle.size()) + act_dim;
+  angles_ = AngleFeatures(obs_dim, cfg.angle_dims, "model.angle_dims");
+  in_dim_ = angles_.out_dim() + act_dim;
   out_dim_ = obs_dim + (cfg.learned_reward ? 1 : 0);
   const int64_t e = cfg.members;
   std::vector<int64_t> sizes = {in_dim_};
@@ -53,10 +43,7 @@ EnsembleImpl::EnsembleImpl(int obs_dim, int act_dim, const EnsembleConfig& cfg)
 }
 
 torch::Tensor EnsembleImpl::Features(const torch::Tensor& obs, const torch::Tensor& act) const {
-  if (angle_idx_.numel() == 0) return torch::cat({obs, act}, -1);
-  auto p = plain_idx_.to(obs.device()), a = angle_idx_.to(obs.device());
-  auto th = obs.index_select(-1, a);
-  return torch::cat({obs.index_select(-1, p), torch::sin(th), torch::cos(th), act}, -1);
+  return torch::cat({angles_(obs), act}, -1);
 }
 
 torch::Tensor EnsembleImpl::Inputs(const torch::Tensor& obs, const torch::Tensor& act) const {

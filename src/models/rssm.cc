@@ -26,8 +26,11 @@ RssmState RssmSequence::Flat() const {
 }
 
 RssmImpl::RssmImpl(int obs_dim, int act_dim, const RssmConfig& cfg)
-    : cfg_(cfg), obs_dim_(obs_dim), act_dim_(act_dim) {
-  const int64_t d = cfg.deter, u = cfg.units, s = StochSize(), f = d + s;
+    : cfg_(cfg),
+      obs_dim_(obs_dim),
+      act_dim_(act_dim),
+      angles_(obs_dim, cfg.angle_dims, "model.angle_dims") {
+  const int64_t d = cfg.deter, u = cfg.units, s = StochSize(), f = d + s, o = angles_.out_dim();
   const bool ln = cfg.layernorm;
   img_in_ = register_module("img_in",
                             torch::nn::Linear(torch::nn::LinearOptions(s + act_dim, u).bias(!ln)));
@@ -38,11 +41,11 @@ RssmImpl::RssmImpl(int obs_dim, int act_dim, const RssmConfig& cfg)
     gru_norm_ =
         register_module("gru_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({3 * d})));
   }
-  const int64_t embed = cfg.layers > 0 ? u : obs_dim;
-  encoder_ = register_module("encoder", MlpNet(obs_dim, 0, u, cfg.layers, ln));
+  const int64_t embed = cfg.layers > 0 ? u : o;
+  encoder_ = register_module("encoder", MlpNet(o, 0, u, cfg.layers, ln));
   post_ = register_module("post", MlpNet(d + embed, StatsSize(), u, 1, ln));
   prior_ = register_module("prior", MlpNet(d, StatsSize(), u, 1, ln));
-  decoder_ = register_module("decoder", MlpNet(f, obs_dim, u, cfg.layers, ln));
+  decoder_ = register_module("decoder", MlpNet(f, o, u, cfg.layers, ln));
   if (cfg.reward_head == "twohot") {
     twohot_ = std::make_unique<TwoHot>();
     reward_ = register_module("reward", MlpNet(f, twohot_->bins(), u, cfg.layers, ln));
@@ -107,7 +110,8 @@ torch::Tensor RssmImpl::Deter(const torch::Tensor& stoch, const torch::Tensor& a
 }
 
 torch::Tensor RssmImpl::Embed(const torch::Tensor& obs) {
-  return encoder_->forward(cfg_.symlog_obs ? Symlog(obs) : obs);
+  auto x = angles_(obs);
+  return encoder_->forward(cfg_.symlog_obs ? Symlog(x) : x);
 }
 
 RssmState RssmImpl::ImagineStep(const RssmState& prev, const torch::Tensor& act,
@@ -223,7 +227,8 @@ std::pair<torch::Tensor, RssmStats> RssmImpl::Loss(const SequenceBatch& batch,
     return (x * w).sum() / w.sum();
   };
   auto obs = ObsSequence(batch);
-  auto target = cfg_.symlog_obs ? Symlog(obs) : obs;
+  auto x = angles_(obs);
+  auto target = cfg_.symlog_obs ? Symlog(x) : x;
   auto recon = mean((decoder_->forward(feat) - target).pow(2).sum(-1), w_seq);
   auto next = feat.narrow(1, 1, t_len);
   torch::Tensor reward;

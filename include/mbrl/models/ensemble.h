@@ -11,6 +11,7 @@
 
 #include "mbrl/config/config.h"
 #include "mbrl/core/batch.h"
+#include "mbrl/models/angle_features.h"
 
 namespace mbrl {
 
@@ -22,12 +23,12 @@ struct EnsembleConfig {
   double lr = 1e-3;
   double weight_decay = 5e-5;
   int batch_size = 256;
-  int max_epochs = 100;    // per training call
-  int patience = 5;        // epochs without a relative holdout improvement > `improvement`
+  int max_epochs = 100;  // per training call
+  int patience = 5;      // epochs without a relative holdout improvement > `improvement`
   double improvement = 0.01;
-  double holdout = 0.1;    // fraction of the data held out (at most max_holdout rows)
+  double holdout = 0.1;  // fraction of the data held out (at most max_holdout rows)
   int max_holdout = 5000;
-  bool bootstrap = true;   // per-member resampling with replacement
+  bool bootstrap = true;  // per-member resampling with replacement
   double min_logvar = -10.0;
   double max_logvar = 0.5;
   bool learn_logvar_bounds = false;  // bounds become parameters, with a 0.01 bound penalty
@@ -59,7 +60,7 @@ struct EnsembleConfig {
 
 /// Weights of a subset of members (e.g. the elites), gathered once for fast rollouts.
 struct MemberWeights {
-  std::vector<torch::Tensor> w, b;  // [K,in,out], [K,1,out]
+  std::vector<torch::Tensor> w, b;       // [K,in,out], [K,1,out]
   torch::Tensor min_logvar, max_logvar;  // [out]
   int64_t members() const { return w.front().size(0); }
 };
@@ -92,7 +93,7 @@ class EnsembleImpl : public torch::nn::Module {
  private:
   EnsembleConfig cfg_;
   int obs_dim_, act_dim_, in_dim_, out_dim_;
-  torch::Tensor plain_idx_, angle_idx_;  // observation columns kept as is / as sin,cos
+  AngleFeatures angles_;
 };
 TORCH_MODULE(Ensemble);
 

@@ -17,23 +17,25 @@
 #include "mbrl/config/config.h"
 #include "mbrl/core/batch.h"
 #include "mbrl/core/mlp.h"
+#include "mbrl/models/angle_features.h"
 #include "mbrl/planners/planner.h"
 
 namespace mbrl {
 
 struct RssmConfig {
-  int deter = 200;         // GRU state size
-  int stoch = 30;          // Gaussian latent dims, or categorical groups
-  int classes = 0;         // classes per categorical group (0 = Gaussian latents)
-  int units = 200;         // width of every MLP and of the GRU input layer
-  int layers = 2;          // hidden layers of encoder, decoder and heads
-  bool layernorm = true;   // LayerNorm + SiLU in every MLP and in the GRU
-  double unimix = 0.01;    // categorical: mix of uniform into the class probabilities
-  double min_std = 0.1;    // Gaussian: lower bound of the latent std
-  double free_nats = 1.0;  // KL below this (per step, summed over latents) is not penalised
-  double kl_dyn = 0.5;     // weight of KL(sg(post) || prior): trains the prior
-  double kl_rep = 0.1;     // weight of KL(post || sg(prior)): regularises the posterior
-  bool symlog_obs = true;  // encoder input and decoder target in symlog space
+  int deter = 200;              // GRU state size
+  int stoch = 30;               // Gaussian latent dims, or categorical groups
+  int classes = 0;              // classes per categorical group (0 = Gaussian latents)
+  int units = 200;              // width of every MLP and of the GRU input layer
+  int layers = 2;               // hidden layers of encoder, decoder and heads
+  bool layernorm = true;        // LayerNorm + SiLU in every MLP and in the GRU
+  double unimix = 0.01;         // categorical: mix of uniform into the class probabilities
+  double min_std = 0.1;         // Gaussian: lower bound of the latent std
+  double free_nats = 1.0;       // KL below this (per step, summed over latents) is not penalised
+  double kl_dyn = 0.5;          // weight of KL(sg(post) || prior): trains the prior
+  double kl_rep = 0.1;          // weight of KL(post || sg(prior)): regularises the posterior
+  bool symlog_obs = true;       // encoder input and decoder target in symlog space
+  std::vector<int> angle_dims;  // observation dims encoded and decoded as (sin, cos)
   std::string reward_head = "mse";  // mse | twohot (255 bins, symexp)
   bool continue_head = true;        // predict 1 - terminated (else always continue)
   double lr = 3e-4;
@@ -56,6 +58,7 @@ struct RssmConfig {
     v("kl_dyn", kl_dyn, config::AtLeast(0));
     v("kl_rep", kl_rep, config::AtLeast(0));
     v("symlog_obs", symlog_obs);
+    v("angle_dims", angle_dims, config::AtLeast(0));
     v("reward_head", reward_head, config::OneOf({"mse", "twohot"}));
     v("continue_head", continue_head);
     v("lr", lr, config::Between(1e-9, 1));
@@ -119,7 +122,8 @@ class RssmImpl : public torch::nn::Module {
       const RssmState& start, int horizon,
       const std::function<torch::Tensor(const torch::Tensor&)>& policy, torch::Generator& gen);
 
-  /// Heads on features [..,F]: reward [..], continue probability [..], decoded obs [..,O].
+  /// Heads on features [..,F]: reward [..], continue probability [..], decoded obs [..,O+K]
+  /// (angle dims as sin and cos after the other dims, see AngleFeatures).
   torch::Tensor Reward(const torch::Tensor& feat);
   torch::Tensor Continue(const torch::Tensor& feat);
   torch::Tensor Decode(const torch::Tensor& feat);
@@ -162,6 +166,7 @@ class RssmImpl : public torch::nn::Module {
 
   RssmConfig cfg_;
   int obs_dim_, act_dim_;
+  AngleFeatures angles_;
   torch::nn::Linear img_in_{nullptr}, gru_{nullptr};
   torch::nn::LayerNorm img_norm_{nullptr}, gru_norm_{nullptr};
   MlpNet prior_{nullptr}, post_{nullptr}, encoder_{nullptr}, decoder_{nullptr}, reward_{nullptr},

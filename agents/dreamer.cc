@@ -163,11 +163,7 @@ class DreamerAgent : public Agent {
 ActorCriticStats ImagineAndLearn(Rssm& rssm, ActorCritic& ac, const RssmState& start,
                                  torch::Generator& gen) {
   // backprop reaches the actions through the frozen world model (input gradients only)
-  struct Freeze {
-    Rssm& m;
-    ~Freeze() { m->SetRequiresGrad(true); }  // also when the update throws
-  } freeze{rssm};
-  rssm->SetRequiresGrad(false);
+  FrozenParameters frozen(*rssm);
   const int horizon = ac->config().horizon;
   std::vector<torch::Tensor> logps;
   auto [feat, acts] = rssm->Imagine(

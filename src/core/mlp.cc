@@ -29,6 +29,14 @@ void MlpNetImpl::ScaleOutput(double scale) {
   out_->bias.zero_();
 }
 
+FrozenParameters::FrozenParameters(const torch::nn::Module& m) : params_(m.parameters()) {
+  for (auto& p : params_) p.requires_grad_(false);
+}
+
+FrozenParameters::~FrozenParameters() {
+  for (auto& p : params_) p.requires_grad_(true);
+}
+
 torch::Tensor Symlog(const torch::Tensor& x) { return x.sign() * x.abs().log1p(); }
 torch::Tensor Symexp(const torch::Tensor& x) { return x.sign() * x.abs().expm1(); }
 

@@ -82,12 +82,13 @@ ActorCriticStats ActorCriticImpl::Update(const ImaginedTrajectory& traj) {
   const int64_t h = traj.reward.size(0);
   // bootstrap values: gradients to the features (dynamics backprop) but not to the critic's
   // parameters (the slow critic has none; the critic's are switched off for this forward)
-  const auto critic_grads = [&](bool on) {
-    for (auto& p : critic_->parameters()) p.requires_grad_(on);
-  };
-  if (!cfg_.slow_target) critic_grads(false);
-  auto value = Value(cfg_.slow_target ? slow_ : critic_, traj.feat);  // [H+1,N]
-  if (!cfg_.slow_target) critic_grads(true);
+  torch::Tensor value;  // [H+1,N]
+  if (cfg_.slow_target) {
+    value = Value(slow_, traj.feat);
+  } else {
+    FrozenParameters frozen(*critic_);
+    value = Value(critic_, traj.feat);
+  }
   auto ret = LambdaReturns(traj.reward, traj.cont, value, cfg_.gamma, cfg_.lambda);  // [H,N]
   // weight of step t: discounted probability that the trajectory is still alive
   auto disc = (cfg_.gamma * traj.cont).detach();

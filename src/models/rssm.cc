@@ -270,10 +270,6 @@ RssmStats RssmImpl::Update(const SequenceBatch& batch, torch::Generator& gen,
   return stats;
 }
 
-void RssmImpl::SetRequiresGrad(bool on) {
-  for (auto& p : parameters()) p.requires_grad_(on);
-}
-
 void RssmImpl::SaveTo(torch::serialize::OutputArchive& ar) const {
   torch::serialize::OutputArchive weights, opt;
   save(weights);

@@ -6,6 +6,8 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
+#include <vector>
+
 namespace mbrl {
 
 class MlpNetImpl : public torch::nn::Module {
@@ -21,6 +23,19 @@ class MlpNetImpl : public torch::nn::Module {
   torch::nn::Linear out_{nullptr};
 };
 TORCH_MODULE(MlpNet);
+
+/// Switches gradient tracking of a module's parameters off for a scope (gradients still flow
+/// through it to its inputs) and back on at the scope's end, also when an exception leaves it.
+class FrozenParameters {
+ public:
+  explicit FrozenParameters(const torch::nn::Module& m);
+  ~FrozenParameters();
+  FrozenParameters(const FrozenParameters&) = delete;
+  FrozenParameters& operator=(const FrozenParameters&) = delete;
+
+ private:
+  std::vector<torch::Tensor> params_;
+};
 
 /// symlog(x) = sign(x) log(1 + |x|) and its inverse.
 torch::Tensor Symlog(const torch::Tensor& x);

@@ -143,9 +143,6 @@ class RssmImpl : public torch::nn::Module {
   /// Checkpoint entries: weights "rssm" and optimizer "rssm_optimizer".
   void SaveTo(torch::serialize::OutputArchive& ar) const;
   void LoadFrom(torch::serialize::InputArchive& ar);
-  /// Turns gradient tracking of every parameter on or off (off while a learner backpropagates
-  /// through imagined dynamics: input gradients only, no weight gradients).
-  void SetRequiresGrad(bool on);
   const RssmConfig& config() const { return cfg_; }
   int obs_dim() const { return obs_dim_; }
   int act_dim() const { return act_dim_; }

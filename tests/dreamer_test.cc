@@ -29,6 +29,17 @@ double MeanOfLast(std::vector<double> v, size_t n) {
   return std::accumulate(v.end() - n, v.end(), 0.0) / n;
 }
 
+// reacher run of `episodes` 50-step episodes whose first 10 are uniform-random play (about -42):
+// the last five must average above -25
+void ExpectReachingFarAboveRandom(const std::string& dir, size_t episodes) {
+  const auto r = Column(dir, "return");
+  ASSERT_EQ(r.size(), episodes);
+  const double random = MeanOfLast({r.begin(), r.begin() + 10}, 10);
+  const double last = MeanOfLast(r, 5);
+  EXPECT_LT(random, -35.0) << "the prefill episodes are not uniform-random play";
+  EXPECT_GT(last, -25.0) << "last five episodes average " << last << ", random " << random;
+}
+
 TEST(Dreamer, LearnsToReachFarAboveRandom) {
   // reacher: 50-step episodes, dense reward; uniform random play averages about -42
   const std::string runs = testing::TempDir() + "/mbrl_dreamer_e2e";
@@ -57,12 +68,7 @@ TEST(Dreamer, LearnsToReachFarAboveRandom) {
   config::Json resolved;
   auto cfg = LoadRunConfig({MBRL_SOURCE_DIR "/configs/dreamer_dmc_cartpole.json"}, ov, &resolved);
   const std::string dir = Train(cfg, resolved);
-  const auto r = Column(dir, "return");
-  ASSERT_EQ(r.size(), 30u);
-  const double random = MeanOfLast({r.begin(), r.begin() + 10}, 10);
-  const double last = MeanOfLast(r, 5);
-  EXPECT_LT(random, -35.0) << "the prefill episodes are not uniform-random play";
-  EXPECT_GT(last, -25.0) << "last five episodes average " << last << ", random " << random;
+  ExpectReachingFarAboveRandom(dir, 30);
   const auto rows = ReadMetricsJsonl(dir + "/metrics.jsonl");
   EXPECT_GT(*rows.back().Find("train_updates"), 400.0);
   EXPECT_TRUE(rows.back().Find("wm_kl"));
@@ -178,12 +184,7 @@ TEST(Planet, LearnsToReachFarAboveRandomAndResumes) {
   config::Json resolved;
   auto cfg = LoadRunConfig({MBRL_SOURCE_DIR "/configs/planet_cartpole.json"}, ov, &resolved);
   const std::string dir = Train(cfg, resolved);
-  const auto r = Column(dir, "return");
-  ASSERT_EQ(r.size(), 25u);
-  const double random = MeanOfLast({r.begin(), r.begin() + 10}, 10);
-  const double last = MeanOfLast(r, 5);
-  EXPECT_LT(random, -35.0) << "the prefill episodes are not uniform-random play";
-  EXPECT_GT(last, -25.0) << "last five episodes average " << last << ", random " << random;
+  ExpectReachingFarAboveRandom(dir, 25);
   const auto rows = ReadMetricsJsonl(dir + "/metrics.jsonl");
   EXPECT_FALSE(rows[0].Find("plan_ms"));  // random prefill episodes
   EXPECT_GT(*rows.back().Find("plan_ms"), 0.0);

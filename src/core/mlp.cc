@@ -29,8 +29,9 @@ void MlpNetImpl::ScaleOutput(double scale) {
   out_->bias.zero_();
 }
 
-FrozenParameters::FrozenParameters(const torch::nn::Module& m) : params_(m.parameters()) {
-  for (auto& p : params_) p.requires_grad_(false);
+FrozenParameters::FrozenParameters(const torch::nn::Module& m) {
+  for (auto& p : m.parameters())  // only these are switched back on at the end
+    if (p.requires_grad()) params_.push_back(p.requires_grad_(false));
 }
 
 FrozenParameters::~FrozenParameters() {

@@ -109,9 +109,13 @@ torch::Tensor RssmImpl::Deter(const torch::Tensor& stoch, const torch::Tensor& a
   return deter + update * (cand - deter);
 }
 
-torch::Tensor RssmImpl::Embed(const torch::Tensor& obs) {
+torch::Tensor RssmImpl::ObsFeatures(const torch::Tensor& obs) const {
   auto x = angles_(obs);
-  return encoder_->forward(cfg_.symlog_obs ? Symlog(x) : x);
+  return cfg_.symlog_obs ? Symlog(x) : x;
+}
+
+torch::Tensor RssmImpl::Embed(const torch::Tensor& obs) {
+  return encoder_->forward(ObsFeatures(obs));
 }
 
 RssmState RssmImpl::ImagineStep(const RssmState& prev, const torch::Tensor& act,
@@ -227,9 +231,7 @@ std::pair<torch::Tensor, RssmStats> RssmImpl::Loss(const SequenceBatch& batch,
     return (x * w).sum() / w.sum();
   };
   auto obs = ObsSequence(batch);
-  auto x = angles_(obs);
-  auto target = cfg_.symlog_obs ? Symlog(x) : x;
-  auto recon = mean((decoder_->forward(feat) - target).pow(2).sum(-1), w_seq);
+  auto recon = mean((decoder_->forward(feat) - ObsFeatures(obs)).pow(2).sum(-1), w_seq);
   auto next = feat.narrow(1, 1, t_len);
   torch::Tensor reward;
   if (twohot_) {

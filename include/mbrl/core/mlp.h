@@ -24,7 +24,7 @@ class MlpNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(MlpNet);
 
-/// Switches gradient tracking of a module's parameters off for a scope (gradients still flow
+/// Switches gradient tracking of a module's trainable parameters off for a scope (gradients flow
 /// through it to its inputs) and back on at the scope's end, also when an exception leaves it.
 class FrozenParameters {
  public:

@@ -159,6 +159,8 @@ class RssmImpl : public torch::nn::Module {
   // GRU step of the deterministic state: stoch [B,S], act [B,A], deter [B,D] -> [B,D]
   torch::Tensor Deter(const torch::Tensor& stoch, const torch::Tensor& act,
                       const torch::Tensor& deter);
+  // obs [..,O] -> encoder input and decoder target [..,O+K] (angles as sin/cos, then symlog)
+  torch::Tensor ObsFeatures(const torch::Tensor& obs) const;
   torch::Tensor Embed(const torch::Tensor& obs);
 
   RssmConfig cfg_;

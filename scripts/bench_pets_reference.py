@@ -22,6 +22,7 @@ p.add_argument("--threads", type=int, default=1)
 p.add_argument("--blas-threads", type=int, default=2)
 p.add_argument("--warm-blas", action="store_true",
                help="run one 512^3 GEMM first (as mbrl does; see docs/architecture.md)")
+p.add_argument("--only", choices=["planner", "train"])
 p.add_argument("--repeats", type=int, default=5)
 args = p.parse_args()
 os.environ["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
@@ -137,6 +138,8 @@ def bench_train(obs=5, act=1, n=10000, batch=256):
                       "threads": args.threads, "blas_threads": args.blas_threads}), flush=True)
 
 
-bench_planner("cartpole", 5, 1, 350, 15, 5, 20)
-bench_planner("halfcheetah_size", 17, 6, 400, 30, 5, 20)
-bench_train()
+if args.only in (None, "planner"):
+    bench_planner("cartpole", 5, 1, 350, 15, 5, 20)
+    bench_planner("halfcheetah_size", 17, 6, 400, 30, 5, 20)
+if args.only in (None, "train"):
+    bench_train()

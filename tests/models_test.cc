@@ -77,6 +77,60 @@ TEST(Ensemble, NanInTheDataIsANonFiniteLossError) {
   }
 }
 
+// The trainer's hand-derived gradients and Adam step give the weights and loss of autograd +
+// torch::optim::Adam, with all members in one group or split over two threads.
+TEST(Ensemble, TrainerStepsMatchAutogradAndAdam) {
+  for (const bool bounds : {false, true}) {
+    for (const int threads : {1, 2}) {
+      SCOPED_TRACE("learn_logvar_bounds " + std::to_string(bounds) + ", threads " +
+                   std::to_string(threads));
+      ScopedThreads pools({threads, 1});
+      auto cfg = Small();
+      cfg.learn_logvar_bounds = bounds;
+      torch::manual_seed(3);
+      Ensemble fused(2, 1, cfg), ref(2, 1, cfg);
+      {
+        torch::NoGradGuard ng;
+        for (size_t i = 0; i < ref->parameters().size(); ++i)
+          ref->parameters()[i].copy_(fused->parameters()[i]);
+      }
+      std::vector<torch::Tensor> initial;
+      for (const auto& p : ref->parameters()) initial.push_back(p.detach().clone());
+      auto gen = at::detail::createCPUGenerator(5);
+      auto x = torch::randn({200, 3}, gen), y = 0.1 * torch::randn({200, 3}, gen);
+      EnsembleTrainer trainer(fused, 64);
+      torch::optim::Adam opt(ref->parameters(),
+                             torch::optim::AdamOptions(cfg.lr).weight_decay(cfg.weight_decay));
+      double ref_loss = 0;
+      for (const int64_t batch : {64, 64, 40}) {
+        auto rows = torch::randint(200, {cfg.members, batch}, gen, torch::kInt64);
+        trainer.Step(x, y, rows);
+        auto idx = rows.reshape({-1});
+        auto [mean, lv] = EnsembleImpl::Forward(
+            ref->Members(), x.index_select(0, idx).view({cfg.members, batch, -1}));
+        auto yb = y.index_select(0, idx).view({cfg.members, batch, -1});
+        auto nll = ((mean - yb).square() * torch::exp(-lv) + lv).mean({1, 2}).sum();
+        if (bounds) nll = nll + 0.01 * (ref->max_logvar.sum() - ref->min_logvar.sum());
+        opt.zero_grad();
+        nll.backward();
+        opt.step();
+        ref_loss += nll.item<double>();
+      }
+      EXPECT_NEAR(trainer.TakeLoss().item<double>(), ref_loss, 1e-4 * std::abs(ref_loss));
+      EXPECT_EQ(trainer.TakeLoss().item<double>(), 0.0);
+      const auto names = fused->named_parameters();
+      const auto ref_params = ref->named_parameters();
+      for (size_t i = 0; i < ref_params.size(); ++i) {
+        const auto& key = ref_params[i].key();
+        const auto& want = ref_params[i].value();
+        EXPECT_LT((want - names[key]).abs().max().item<double>(), 1e-5) << key;
+        // three Adam steps move every parameter by about 3 lr
+        EXPECT_GT((want - initial[i]).abs().max().item<double>(), 1e-3) << key;
+      }
+    }
+  }
+}
+
 TEST(Ensemble, AngleDimsBecomeSinCos) {
   auto c = Small();
   c.angle_dims = {1};

@@ -6,6 +6,7 @@
 #include <torch/types.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,34 @@ struct EnsembleTrainStats {
 /// Observes training: called per minibatch with its epoch and the rows each member fits on,
 /// rows [E,B] (indices into the non-holdout rows).
 using EnsembleBatchHook = std::function<void(int epoch, const torch::Tensor& rows)>;
+
+/// Trains all members: one Adam step per call with hand-derived gradients into preallocated
+/// buffers (no autograd graph, no allocation per step). On CPU the members are split into one
+/// group per torch thread, each with its own matmuls; the split changes no member's arithmetic.
+/// Same update as autograd + torch::optim::Adam (tested).
+class EnsembleTrainer {
+ public:
+  EnsembleTrainer(Ensemble model, int64_t max_batch);
+  ~EnsembleTrainer();
+  EnsembleTrainer(const EnsembleTrainer&) = delete;
+  EnsembleTrainer& operator=(const EnsembleTrainer&) = delete;
+
+  /// One step on minibatch rows [E,B] (B <= max_batch) of normalised inputs x [N,in] and
+  /// targets y [N,out]; the NLL summed over members accumulates on the device.
+  void Step(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& rows);
+  /// Summed NLL since the last call (0-dim, on the device); resets it.
+  torch::Tensor TakeLoss();
+  /// Per-member MSE of the predicted mean on x [N,in], y [N,out] -> [E].
+  torch::Tensor Mse(const torch::Tensor& x, const torch::Tensor& y) const;
+
+ private:
+  struct Slot;
+  struct Group;
+  Ensemble model_;
+  std::vector<std::unique_ptr<Group>> groups_;
+  std::vector<Slot> bounds_;  // learnable logvar bounds, shared by all members
+  int64_t steps_ = 0;
+};
 
 /// Fits normaliser and weights on `data` (all of it; holdout split inside). Deterministic for gen.
 EnsembleTrainStats TrainEnsemble(Ensemble& model, const Batch& data, torch::Generator& gen,

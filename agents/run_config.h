@@ -17,8 +17,8 @@ using config::OneOf;
 
 struct EnvConfig {
   std::string name = "cartpole_swingup";
-  std::string xml;        // MJCF path replacing the built-in model ("" = built-in)
-  int max_steps = 0;      // episode length override (0 = task default)
+  std::string xml;    // MJCF path replacing the built-in model ("" = built-in)
+  int max_steps = 0;  // episode length override (0 = task default)
   // bool velocity_obs: see EnvOptions (prepend dx/dt for an exact batched reward)
   int action_repeat = 1;  // env steps per agent step
   bool velocity_obs = false;
@@ -47,11 +47,12 @@ struct PhaseThreadsConfig : PhaseThreads {
 };
 
 /// Thread pools per phase. Measured on 2 cores (docs/results.md): planning is fastest with the
-/// rollout split over torch's threads and 1 OpenBLAS thread; ensemble training (small matmuls
-/// inside autograd) with torch 1 and OpenBLAS 2; actor-critic updates (batch 256, 256 wide)
-/// run their critic and actor branches on torch's 2 threads with 1 OpenBLAS thread.
+/// rollout split over torch's threads and 1 OpenBLAS thread; ensemble training with its members
+/// split over torch's 2 threads and 1 OpenBLAS thread; actor-critic updates (batch 256, 256 wide)
+/// run their critic and actor branches on torch's 2 threads with 1 OpenBLAS thread. The RSSM's
+/// world-model step (one autograd graph) is faster on torch 1 / OpenBLAS 2: its configs say so.
 struct ThreadsConfig {
-  PhaseThreadsConfig plan{{2, 1}}, train{{1, 2}}, update{{2, 1}};
+  PhaseThreadsConfig plan{{2, 1}}, train{{2, 1}}, update{{2, 1}};
   template <class V>
   void Visit(V& v) {
     v("plan", plan);

@@ -267,6 +267,11 @@ int BenchTrain(const PhaseThreads& threads, int repeats, bool tune_malloc) {
     t.push_back(Seconds(t0) / stats.epochs);
   }
   const double rate = n * (1 - mc.holdout) / Median(t);  // training rows per second
+  // matmul FLOP per transition: forward, weight gradients, input gradients below the first layer
+  const int in = 4 + 1 + 1, out = 2 * 4, h = mc.hidden;
+  const double fwd = 2.0 * (in * h + (mc.layers - 1) * h * h + h * out);
+  const double flop = mc.members * (3 * fwd - 2.0 * in * h);
+  const double gemm = GemmGflops(mc.members, mc.batch_size, h);
   Emit({{"bench", "train"},
         {"members", mc.members},
         {"hidden", mc.hidden},
@@ -274,11 +279,16 @@ int BenchTrain(const PhaseThreads& threads, int repeats, bool tune_malloc) {
         {"batch", mc.batch_size},
         {"transitions", n},
         {"transitions_per_s", rate},
+        {"gflops", rate * flop / 1e9},
+        {"gemm_gflops", gemm},
+        {"fraction_of_gemm", rate * flop / 1e9 / gemm},
         {"torch_threads", torch_threads},
         {"blas_threads", BlasThreads()},
         {"malloc_tuned", tune_malloc}});
-  std::fprintf(stderr, "ensemble training (E=7, 4x200, batch 256, 10k): %.0f transitions/s\n",
-               rate);
+  std::fprintf(stderr,
+               "ensemble training (E=7, 4x200, batch 256, 10k): %.0f transitions/s, %.1f GFLOP/s "
+               "(%.0f%% of GEMM %.1f)\n",
+               rate, rate * flop / 1e9, 100 * rate * flop / 1e9 / gemm, gemm);
   return 0;
 }
 
@@ -539,7 +549,7 @@ int Bench(const std::vector<std::string>& args) {
     return BenchTrain(pools(defaults.train), static_cast<int>(repeats), tune_malloc);
   if (args[0] == "rssm") {
     ThreadsConfig t;
-    t.train = {pools(defaults.train)};
+    t.train = {pools({1, 2})};  // the world-model step's pools in the RSSM configs
     t.update = {pools(defaults.update)};
     return BenchRssm(t, static_cast<int>(repeats), tune_malloc);
   }

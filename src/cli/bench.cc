@@ -425,6 +425,13 @@ int BenchRssm(const ThreadsConfig& threads, int repeats, bool tune_malloc) {
   return 0;
 }
 
+// Microseconds per call: median of 5 half-second rate measurements.
+double MicrosPerCall(const std::function<void()>& fn) {
+  std::vector<double> rates;
+  for (int r = 0; r < 5; ++r) rates.push_back(Rate(0.5, fn));
+  return 1e6 / Median(rates);
+}
+
 // Per-action latency of the exported policy (Hopper-shaped SAC actor, one observation per call):
 // LibTorch eager, TorchScript in C++, the native runtime; then Dreamer's recurrent policy. Files go
 // to `dir` for scripts/bench_export_onnx.py (ONNX Runtime and TorchScript from Python).
@@ -448,9 +455,7 @@ int BenchExport(const std::string& dir) {
       {"native", [&] { native.Act(o.data(), a.data()); }}};
   std::fprintf(stderr, "%-20s %12s\n", "runtime", "us/action");
   for (const auto& [name, fn] : cases) {
-    std::vector<double> rates;
-    for (int r = 0; r < 5; ++r) rates.push_back(Rate(0.5, fn));
-    const double us = 1e6 / Median(rates);
+    const double us = MicrosPerCall(fn);
     Emit({{"bench", "export_latency"},
           {"runtime", name},
           {"obs_dim", obs},
@@ -465,9 +470,11 @@ int BenchExport(const std::string& dir) {
   Rssm rssm(5, 1, d.model);
   ActorCritic ac(static_cast<int>(rssm->FeatureSize()), 1, d.behavior, torch::kCPU);
   const auto program = DreamerPolicyProgram(rssm, ac, torch::ones({1}), torch::zeros({1}));
-  WriteRecurrentPolicy(program, ExportFormat::kTorchScript, dir + "/recurrent.pt");
-  WriteRecurrentPolicy(program, ExportFormat::kNative, dir + "/recurrent.mbrlr");
-  WriteRecurrentPolicy(program, ExportFormat::kOnnx, dir + "/recurrent.onnx");
+  for (auto f : {ExportFormat::kNative, ExportFormat::kTorchScript, ExportFormat::kOnnx}) {
+    const bool native_file = f == ExportFormat::kNative;  // recurrent native files are .mbrlr
+    WriteRecurrentPolicy(program, f,
+                         dir + "/recurrent" + (native_file ? ".mbrlr" : ExportExtension(f)));
+  }
   auto script = torch::jit::load(dir + "/recurrent.pt");
   auto rnative = NativeRecurrentPolicy::Load(dir + "/recurrent.mbrlr");
   auto robs = torch::randn({1, 5});
@@ -481,9 +488,7 @@ int BenchExport(const std::string& dir) {
        }},
       {"native", [&] { rnative.Act(robs.data_ptr<float>(), nstate.data(), &raction); }}};
   for (const auto& [name, fn] : recurrent) {
-    std::vector<double> rates;
-    for (int r = 0; r < 5; ++r) rates.push_back(Rate(0.5, fn));
-    const double us = 1e6 / Median(rates);
+    const double us = MicrosPerCall(fn);
     Emit({{"bench", "export_latency_recurrent"},
           {"runtime", name},
           {"obs_dim", 5},

@@ -377,43 +377,48 @@ void WriteProgramOnnx(const PolicyProgram& p, const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+// Creates the parent folder and runs the writer for `format`; the native runtime's
+// std::runtime_error (it has no mbrl::Error) becomes mbrl::Error.
+template <class Script, class Onnx, class Native>
+void WriteAs(ExportFormat format, const std::string& path, Script script, Onnx onnx,
+             Native native) {
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir);
+  try {
+    switch (format) {
+      case ExportFormat::kTorchScript:
+        return script();
+      case ExportFormat::kOnnx:
+        return onnx();
+      case ExportFormat::kNative:
+        return native();
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::runtime_error& e) {
+    throw Error(e.what());
+  }
+}
+
+}  // namespace
+
 void WriteRecurrentPolicy(const PolicyProgram& p, ExportFormat format, const std::string& path) {
   try {
     p.Validate(path);
   } catch (const std::runtime_error& e) {
     throw Error(e.what());
   }
-  const auto dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir);
-  switch (format) {
-    case ExportFormat::kTorchScript:
-      return WriteProgramScript(p, path);
-    case ExportFormat::kOnnx:
-      return WriteProgramOnnx(p, path);
-    case ExportFormat::kNative:
-      try {
-        return SaveProgram(p, path);
-      } catch (const std::runtime_error& e) {
-        throw Error(e.what());
-      }
-  }
+  WriteAs(
+      format, path, [&] { WriteProgramScript(p, path); }, [&] { WriteProgramOnnx(p, path); },
+      [&] { SaveProgram(p, path); });
 }
 
 void WritePolicy(const PolicyNet& net, ExportFormat format, const std::string& path) {
-  const auto dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir);
-  switch (format) {
-    case ExportFormat::kTorchScript:
-      return WriteTorchScript(net, path);
-    case ExportFormat::kOnnx:
-      return WriteOnnx(net, path);
-    case ExportFormat::kNative:
-      try {
-        return SavePolicy(net, path);
-      } catch (const std::runtime_error& e) {
-        throw Error(e.what());
-      }
-  }
+  WriteAs(
+      format, path, [&] { WriteTorchScript(net, path); }, [&] { WriteOnnx(net, path); },
+      [&] { SavePolicy(net, path); });
 }
 
 }  // namespace mbrl

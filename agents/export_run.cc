@@ -9,9 +9,7 @@ std::string ExportRun(const std::string& run_dir, ExportFormat format, std::stri
   std::unique_ptr<Env> env;
   auto agent = LoadRunAgent(run_dir, &cfg, &env);
   if (const auto program = agent->RecurrentPolicy()) {
-    const bool native = format == ExportFormat::kNative;
-    if (out.empty())
-      out = run_dir + "/export/policy" + (native ? ".mbrlr" : ExportExtension(format));
+    if (out.empty()) out = run_dir + "/export/policy" + ExportExtension(format, true);
     WriteRecurrentPolicy(*program, format, out);
     return out;
   }

@@ -173,6 +173,13 @@ double GemmGflops(int64_t e, int64_t rows, int64_t h) {
   return std::max(blas_pool, split);
 }
 
+// Matmul FLOP of one row through one member: 2 in out per layer, from the weights [E,in,out].
+double ForwardFlop(const Ensemble& model) {
+  double flop = 0;
+  for (const auto& w : model->w) flop += 2.0 * w.size(1) * w.size(2);
+  return flop;
+}
+
 struct PlanCase {
   std::string name;
   int obs, act;
@@ -199,11 +206,8 @@ int BenchPlanner(const PhaseThreads& threads, int repeats, bool tune_malloc) {
     EnsembleConfig mc;
     mc.angle_dims = c.angle_dims;
     Ensemble model(c.obs, c.act, mc);
-    const int in = c.obs + static_cast<int>(c.angle_dims.size()) + c.act;
     const int64_t rows = static_cast<int64_t>(c.planner.population) * c.particles;
-    const double per_row =
-        2.0 * (in * mc.hidden + (mc.layers - 1) * mc.hidden * mc.hidden + mc.hidden * 2 * c.obs);
-    const double flop = per_row * rows * c.planner.horizon * c.planner.iterations;
+    const double flop = ForwardFlop(model) * rows * c.planner.horizon * c.planner.iterations;
     std::vector<float> low(c.act, -1.f), high(c.act, 1.f);
     auto planner = MakePlanner(c.planner, low, high, torch::kCPU, 0);
     auto gen = at::detail::createCPUGenerator(0);
@@ -268,10 +272,9 @@ int BenchTrain(const PhaseThreads& threads, int repeats, bool tune_malloc) {
   }
   const double rate = n * (1 - mc.holdout) / Median(t);  // training rows per second
   // matmul FLOP per transition: forward, weight gradients, input gradients below the first layer
-  const int in = 4 + 1 + 1, out = 2 * 4, h = mc.hidden;
-  const double fwd = 2.0 * (in * h + (mc.layers - 1) * h * h + h * out);
-  const double flop = mc.members * (3 * fwd - 2.0 * in * h);
-  const double gemm = GemmGflops(mc.members, mc.batch_size, h);
+  const double first = 2.0 * model->w[0].size(1) * model->w[0].size(2);
+  const double flop = mc.members * (3 * ForwardFlop(model) - first);
+  const double gemm = GemmGflops(mc.members, mc.batch_size, mc.hidden);
   Emit({{"bench", "train"},
         {"members", mc.members},
         {"hidden", mc.hidden},
@@ -470,11 +473,8 @@ int BenchExport(const std::string& dir) {
   Rssm rssm(5, 1, d.model);
   ActorCritic ac(static_cast<int>(rssm->FeatureSize()), 1, d.behavior, torch::kCPU);
   const auto program = DreamerPolicyProgram(rssm, ac, torch::ones({1}), torch::zeros({1}));
-  for (auto f : {ExportFormat::kNative, ExportFormat::kTorchScript, ExportFormat::kOnnx}) {
-    const bool native_file = f == ExportFormat::kNative;  // recurrent native files are .mbrlr
-    WriteRecurrentPolicy(program, f,
-                         dir + "/recurrent" + (native_file ? ".mbrlr" : ExportExtension(f)));
-  }
+  for (auto f : {ExportFormat::kNative, ExportFormat::kTorchScript, ExportFormat::kOnnx})
+    WriteRecurrentPolicy(program, f, dir + "/recurrent" + ExportExtension(f, true));
   auto script = torch::jit::load(dir + "/recurrent.pt");
   auto rnative = NativeRecurrentPolicy::Load(dir + "/recurrent.mbrlr");
   auto robs = torch::randn({1, 5});

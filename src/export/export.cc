@@ -114,14 +114,14 @@ ExportFormat ParseExportFormat(const std::string& name) {
   throw Error("export: unknown --format '" + name + "' (torchscript, onnx, native)");
 }
 
-const char* ExportExtension(ExportFormat format) {
+const char* ExportExtension(ExportFormat format, bool recurrent) {
   switch (format) {
     case ExportFormat::kTorchScript:
       return ".pt";
     case ExportFormat::kOnnx:
       return ".onnx";
     case ExportFormat::kNative:
-      return ".mbrlp";
+      return recurrent ? ".mbrlr" : ".mbrlp";
   }
   return "";
 }

@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 
 #include <cmath>
-#include <limits>
 
 #include "mbrl/core/check.h"
 #include "mbrl/models/ensemble.h"
@@ -38,14 +37,14 @@ struct EnsembleTrainer::Slot {
 
 // Members [first, first+count): weight views, gradients, moments and activation buffers.
 struct EnsembleTrainer::Group {
-  int64_t first, count, batch;
+  int64_t first, count;
   std::vector<Slot> w, b;                     // [K,in,out], [K,1,out]
   std::vector<torch::Tensor> s, h;            // sigmoid(z), silu(z) per hidden layer, flat [K*B*H]
   torch::Tensor xb, yb, out, dout, dh0, dh1;  // flat buffers
   torch::Tensor loss, g_min, g_max;           // summed NLL; logvar-bound gradient parts [D]
 
   Group(EnsembleImpl& model, int64_t first_member, int64_t members, int64_t max_batch)
-      : first(first_member), count(members), batch(max_batch) {
+      : first(first_member), count(members) {
     for (size_t i = 0; i < model.w.size(); ++i) {
       w.emplace_back(model.w[i].detach().narrow(0, first, count));
       b.emplace_back(model.b[i].detach().narrow(0, first, count));
@@ -142,7 +141,8 @@ struct EnsembleTrainer::Group {
   }
 };
 
-EnsembleTrainer::EnsembleTrainer(Ensemble model, int64_t batch) : model_(std::move(model)) {
+EnsembleTrainer::EnsembleTrainer(Ensemble model, int64_t max_batch)
+    : model_(std::move(model)), max_batch_(max_batch) {
   const auto& cfg = model_->config();
   const int64_t e = cfg.members;
   const bool cpu = model_->w[0].device().is_cpu();
@@ -150,7 +150,7 @@ EnsembleTrainer::EnsembleTrainer(Ensemble model, int64_t batch) : model_(std::mo
   const int64_t groups = cpu ? std::min<int64_t>(e, std::max(1, at::get_num_threads())) : 1;
   for (int64_t g = 0, first = 0; g < groups; ++g) {
     const int64_t count = (e - first) / (groups - g);
-    groups_.push_back(std::make_unique<Group>(*model_, first, count, batch));
+    groups_.push_back(std::make_unique<Group>(*model_, first, count, max_batch));
     first += count;
   }
   if (cfg.learn_logvar_bounds) {
@@ -164,10 +164,9 @@ EnsembleTrainer::~EnsembleTrainer() = default;
 void EnsembleTrainer::Step(const torch::Tensor& x, const torch::Tensor& y,
                            const torch::Tensor& rows) {
   const auto& cfg = model_->config();
-  MBRL_CHECK(
-      rows.dim() == 2 && rows.size(0) == cfg.members && rows.size(1) <= groups_.front()->batch,
-      "ensemble trainer: rows must be [", cfg.members, ",<=", groups_.front()->batch, "], got ",
-      rows.sizes());
+  MBRL_CHECK(rows.dim() == 2 && rows.size(0) == cfg.members && rows.size(1) <= max_batch_,
+             "ensemble trainer: rows must be [", cfg.members, ",<=", max_batch_, "], got ",
+             rows.sizes());
   ++steps_;
   const double bc1 = 1 - std::pow(kBeta1, steps_), bc2 = 1 - std::pow(kBeta2, steps_);
   const auto min_lv = model_->min_logvar.detach(), max_lv = model_->max_logvar.detach();

@@ -20,8 +20,8 @@ enum class ExportFormat { kTorchScript, kOnnx, kNative };
 
 /// "torchscript" | "onnx" | "native"; throws mbrl::Error otherwise.
 ExportFormat ParseExportFormat(const std::string& name);
-/// File extension of a format: ".pt", ".onnx", ".mbrlp".
-const char* ExportExtension(ExportFormat format);
+/// File extension of a format: ".pt", ".onnx", ".mbrlp" (recurrent policies: ".mbrlr").
+const char* ExportExtension(ExportFormat format, bool recurrent = false);
 
 /// Module "MbrlPolicy" with forward(obs [B,O]) -> action [B,A] and int attributes obs_dim, act_dim.
 void WriteTorchScript(const PolicyNet& net, const std::string& path);

@@ -131,6 +131,7 @@ class EnsembleTrainer {
   struct Slot;
   struct Group;
   Ensemble model_;
+  int64_t max_batch_;
   std::vector<std::unique_ptr<Group>> groups_;
   std::vector<Slot> bounds_;  // learnable logvar bounds, shared by all members
   int64_t steps_ = 0;

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <mutex>
 
 #include "mbrl/core/check.h"
 #include "mbrl/core/random.h"
@@ -27,6 +28,26 @@ Mlp MakeMlp(torch::nn::Module& m, const std::string& name, std::vector<int64_t> 
     mlp.b.push_back(m.register_parameter(name + "_b" + std::to_string(i), b));
   }
   return mlp;
+}
+
+// The squashed Gaussian from the actor's output [B,2A] (mean, raw log std) and noise eps [B,A]:
+// action a = tanh(u), u = mean + std eps, and log pi = log N(u; mean, std) - sum log(1 - a^2),
+// the latter as 2 (log 2 - u - softplus(-2u)).
+struct Squashed {
+  torch::Tensor raw, std, a, logp;
+};
+
+Squashed Squash(const torch::Tensor& out, const torch::Tensor& eps) {
+  const int64_t a_dim = eps.size(-1);
+  Squashed s;
+  s.raw = out.narrow(-1, a_dim, a_dim);
+  auto log_std = s.raw.clamp(kLogStdMin, kLogStdMax);
+  s.std = log_std.exp();
+  auto u = out.narrow(-1, 0, a_dim) + s.std * eps;
+  s.a = torch::tanh(u);
+  s.logp = (-0.5 * eps.square() - log_std - 0.5 * std::log(2 * M_PI)).sum(-1) -
+           (2 * (std::log(2.0) - u - torch::softplus(-2 * u))).sum(-1);
+  return s;
 }
 
 }  // namespace
@@ -83,15 +104,8 @@ SacImpl::SacImpl(int obs_dim, int act_dim, std::vector<float> low, std::vector<f
 
 std::pair<torch::Tensor, torch::Tensor> SacImpl::Sample(const torch::Tensor& obs,
                                                         const torch::Tensor& eps) const {
-  auto out = actor_.Forward(obs);
-  auto mean = out.narrow(-1, 0, act_dim_);
-  auto log_std = out.narrow(-1, act_dim_, act_dim_).clamp(kLogStdMin, kLogStdMax);
-  auto u = mean + log_std.exp() * eps;
-  auto a = torch::tanh(u);
-  // log N(u; mean, std) - sum log(1 - tanh(u)^2), the latter as 2 (log 2 - u - softplus(-2u))
-  auto logp = (-0.5 * eps.square() - log_std - 0.5 * std::log(2 * M_PI)).sum(-1) -
-              (2 * (std::log(2.0) - u - torch::softplus(-2 * u))).sum(-1);
-  return {a, logp};
+  auto s = Squash(actor_.Forward(obs), eps);
+  return {s.a, s.logp};
 }
 
 torch::Tensor SacImpl::Deterministic(const torch::Tensor& obs) const {
@@ -128,50 +142,83 @@ torch::Tensor SacImpl::Act(const torch::Tensor& obs, bool deterministic, torch::
          shift_;
 }
 
-void SacImpl::Update(const Batch& batch, torch::Generator& gen) {
-  auto obs = batch.obs.to(device_), next_obs = batch.next_obs.to(device_);
-  auto act = (batch.act.to(device_) - shift_) / scale_;
-  auto reward = batch.reward.to(device_), done = batch.terminated.to(device_, torch::kFloat32);
-  auto alpha = log_alpha_.detach().exp();
-  auto eps = Randn({2, obs.size(0), act_dim_}, gen, torch::device(device_));  // for s' and for s
-  // Both losses use the current networks (as softlearning, which MBPO used), so the critic and
-  // actor branches are independent: they run on two threads, and the steps follow.
-  torch::Tensor critic_loss, actor_loss, logp, q;
-  const auto critic_branch = [&] {
-    torch::Tensor target;  // r + gamma (1 - done) (min target Q(s',a') - alpha log pi(a'|s'))
-    {
-      torch::NoGradGuard ng;
-      auto [a2, logp2] = Sample(next_obs, eps[0]);
-      auto q2 = target_.Forward(torch::cat({next_obs, a2}, -1).unsqueeze(0).expand({2, -1, -1}));
-      target =
-          reward + cfg_.gamma * (1 - done) * (std::get<0>(q2.squeeze(-1).min(0)) - alpha * logp2);
+namespace {
+
+// One MLP pass kept for its backward: x[0] is the input, x[i+1] = relu(x[i] W_i + b_i) (no relu
+// after the last layer); d[i] is the gradient buffer for x[i].
+struct Pass {
+  std::vector<torch::Tensor> x, d;
+};
+
+torch::Tensor& Buffer(torch::Tensor& t, torch::IntArrayRef shape, const torch::TensorOptions& o) {
+  if (!t.defined() || t.sizes() != shape) t = torch::empty(shape, o);
+  return t;
+}
+
+// x [B,in] (2-D weights) or [K,B,in] (3-D weights) -> pass.x.back(), no autograd graph
+const torch::Tensor& ForwardPass(const Mlp& m, const torch::Tensor& x, Pass& pass) {
+  const size_t n = m.w.size();
+  pass.x.resize(n + 1);
+  pass.d.resize(n + 1);
+  pass.x[0] = x;
+  for (size_t i = 0; i < n; ++i) {
+    auto shape = x.sizes().vec();
+    shape.back() = m.w[i].size(-1);
+    auto& out = Buffer(pass.x[i + 1], shape, x.options());
+    if (m.w[i].dim() == 3) {
+      at::baddbmm_out(out, m.b[i].detach(), pass.x[i], m.w[i].detach());
+    } else {
+      at::addmm_out(out, m.b[i].detach(), pass.x[i], m.w[i].detach());
     }
-    q = critic_.Forward(torch::cat({obs, act}, -1).unsqueeze(0).expand({2, -1, -1})).squeeze(-1);
-    critic_loss = 0.5 * (q - target.unsqueeze(0)).square().mean(1).sum();
-    critic_opt_->zero_grad();
-    critic_loss.backward();
-  };
-  const auto actor_branch = [&] {  // alpha log pi(a|s) - min Q(s,a), through frozen critics
-    Mlp frozen;
-    for (size_t i = 0; i < critic_.w.size(); ++i) {
-      frozen.w.push_back(critic_.w[i].detach());
-      frozen.b.push_back(critic_.b[i].detach());
-    }
-    auto [a, lp] = Sample(obs, eps[1]);
-    logp = lp.detach();
-    auto qa = frozen.Forward(torch::cat({obs, a}, -1).unsqueeze(0).expand({2, -1, -1}));
-    actor_loss = (alpha * lp - std::get<0>(qa.squeeze(-1).min(0))).mean();
-    actor_opt_->zero_grad();
-    actor_loss.backward();
-  };
-  if (device_.is_cpu() && at::get_num_threads() > 1) {
-    at::parallel_for(0, 2, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) i == 0 ? critic_branch() : actor_branch();
-    });
-  } else {
-    critic_branch();
-    actor_branch();
+    if (i + 1 < n) out.relu_();
   }
+  return pass.x[n];
+}
+
+// Back through a ForwardPass from d_out (gradient of its output, may be overwritten). Weight and
+// bias gradients go into the parameters' .grad() when `param_grads`; returns the input gradient
+// when `input_grad` (else undefined).
+torch::Tensor BackwardPass(const Mlp& m, Pass& pass, torch::Tensor d_out, bool param_grads,
+                           bool input_grad) {
+  torch::Tensor d = std::move(d_out);
+  for (size_t i = m.w.size(); i-- > 0;) {
+    const bool stacked = m.w[i].dim() == 3;
+    if (param_grads) {
+      auto gw = m.w[i].mutable_grad(), gb = m.b[i].mutable_grad();
+      if (stacked) {
+        at::bmm_out(gw, pass.x[i].transpose(1, 2), d);
+        at::sum_out(gb, d, {1}, true);
+      } else {
+        at::mm_out(gw, pass.x[i].t(), d);
+        at::sum_out(gb, d, {0});
+      }
+    }
+    if (i == 0 && !input_grad) break;
+    auto shape = d.sizes().vec();
+    shape.back() = m.w[i].size(-2);
+    auto& below = Buffer(pass.d[i], shape, d.options());
+    const auto wt = m.w[i].detach().transpose(-2, -1);
+    stacked ? at::bmm_out(below, d, wt) : at::mm_out(below, d, wt);
+    if (i > 0) at::threshold_backward_out(below, below, pass.x[i], 0);  // relu'
+    d = below;
+  }
+  return input_grad ? d : torch::Tensor();
+}
+
+}  // namespace
+
+// Buffers of the hand-derived update, reused between updates of the same batch size.
+struct SacImpl::Work {
+  Pass critic, target, next, actor, through;  // `through`: critics evaluated at the actor's action
+  torch::Tensor critic_in, target_in, actor_in, a2, logp2;
+  torch::Tensor alpha, critic_loss, actor_loss, logp, q;  // of the last update, for the stats
+};
+
+SacImpl::~SacImpl() = default;
+
+void SacImpl::Update(const Batch& batch, torch::Generator& gen) {
+  Gradients(batch, Randn({2, batch.obs.size(0), act_dim_}, gen, torch::device(device_)));
+  torch::NoGradGuard ng;
   if (cfg_.critic_grad_clip > 0) {
     std::vector<torch::Tensor> ps;
     for (auto& g : critic_opt_->param_groups())
@@ -180,27 +227,91 @@ void SacImpl::Update(const Batch& batch, torch::Generator& gen) {
   }
   critic_opt_->step();
   actor_opt_->step();
-
-  // temperature: keep the policy entropy near the target
-  auto entropy = -logp.mean();
+  // temperature: d/d log_alpha of log_alpha (entropy - target) keeps the entropy near the target
+  auto entropy = -work_->logp.mean();
   if (cfg_.learn_alpha) {
-    auto alpha_loss = log_alpha_ * (entropy - target_entropy_);
-    alpha_opt_->zero_grad();
-    alpha_loss.backward();
+    log_alpha_.mutable_grad() = entropy - target_entropy_;
     alpha_opt_->step();
   }
-
-  {
-    torch::NoGradGuard ng;
-    for (size_t i = 0; i < critic_.w.size(); ++i) {
-      target_.w[i].lerp_(critic_.w[i], cfg_.tau);
-      target_.b[i].lerp_(critic_.b[i], cfg_.tau);
-    }
-    sums_ += torch::stack(
-        {critic_loss.detach(), actor_loss.detach(), alpha, entropy, q.detach().mean()});
+  for (size_t i = 0; i < critic_.w.size(); ++i) {
+    target_.w[i].lerp_(critic_.w[i], cfg_.tau);
+    target_.b[i].lerp_(critic_.b[i], cfg_.tau);
   }
+  sums_ += torch::stack({work_->critic_loss, work_->actor_loss, work_->alpha, entropy, work_->q});
   ++updates_;
   ++since_;
+}
+
+void SacImpl::Gradients(const Batch& batch, const torch::Tensor& eps) {
+  if (!work_) work_ = std::make_unique<Work>();
+  Work& w = *work_;
+  const int64_t n = batch.obs.size(0), obs_dim = batch.obs.size(1), a_dim = act_dim_;
+  const double inv_n = 1.0 / static_cast<double>(n);
+  auto obs = batch.obs.to(device_), next_obs = batch.next_obs.to(device_);
+  auto act = (batch.act.to(device_) - shift_) / scale_;
+  auto reward = batch.reward.to(device_), done = batch.terminated.to(device_, torch::kFloat32);
+  const auto opt = obs.options();
+  const auto alpha = w.alpha = log_alpha_.detach().exp();
+  for (auto* mlp : {&actor_, &critic_})
+    for (auto* ts : {&mlp->w, &mlp->b})
+      for (auto& t : *ts)
+        if (!t.grad().defined()) t.mutable_grad() = torch::zeros_like(t);
+  // Both losses use the current networks (as softlearning, which MBPO used), so the critic and
+  // actor branches are independent and run on two threads. The policy's sample at s' is made by
+  // whichever branch asks first (the actor branch asks at its start, the critic branch after
+  // its forward pass), which balances the two threads' matmuls.
+  std::once_flag next_sampled;
+  const auto sample_next = [&] {
+    std::call_once(next_sampled, [&] {
+      auto s = Squash(ForwardPass(actor_, next_obs, w.next), eps[0]);
+      w.a2 = s.a;
+      w.logp2 = s.logp;
+    });
+  };
+  const auto critic_branch = [&] {
+    // 0.5 sum_k mean_b (Q_k(s,a) - y)^2, y = r + gamma (1 - done) (min_k Q'_k(s',a') - alpha logp')
+    at::cat_out(Buffer(w.critic_in, {n, obs_dim + a_dim}, opt), {obs, act}, 1);
+    const auto& q = ForwardPass(critic_, w.critic_in.expand({2, n, -1}), w.critic);
+    sample_next();
+    at::cat_out(Buffer(w.target_in, {n, obs_dim + a_dim}, opt), {next_obs, w.a2}, 1);
+    const auto& q2 = ForwardPass(target_, w.target_in.expand({2, n, -1}), w.target);
+    auto y =
+        reward + cfg_.gamma * (1 - done) * (std::get<0>(q2.squeeze(-1).min(0)) - alpha * w.logp2);
+    auto diff = q.squeeze(-1) - y;  // [2,B]
+    w.critic_loss = 0.5 * diff.square().mean(1).sum();
+    w.q = q.mean();
+    BackwardPass(critic_, w.critic, (diff * inv_n).unsqueeze(-1), true, false);
+  };
+  const auto actor_branch = [&] {
+    // mean_b (alpha logp - min_k Q_k(s, a)) through the critics' current weights
+    sample_next();
+    auto s = Squash(ForwardPass(actor_, obs, w.actor), eps[1]);
+    w.logp = s.logp;
+    at::cat_out(Buffer(w.actor_in, {n, obs_dim + a_dim}, opt), {obs, s.a}, 1);
+    const auto& qa = ForwardPass(critic_, w.actor_in.expand({2, n, -1}), w.through);
+    auto [qmin, k] = qa.squeeze(-1).min(0);
+    w.actor_loss = (alpha * s.logp - qmin).mean();
+    auto pick = (k.unsqueeze(0) == torch::arange(2, k.options()).unsqueeze(1)).to(opt.dtype());
+    auto dx = BackwardPass(critic_, w.through, (pick * -inv_n).unsqueeze(-1), false, true);
+    auto da = dx.sum(0).narrow(1, obs_dim, a_dim);
+    // d/du: through tanh, plus alpha/B d logp/du = 2 tanh(u); log_std also enters logp directly
+    auto du = da * (1 - s.a.square()) + s.a * (2 * inv_n) * alpha;
+    auto in_range = (s.raw >= kLogStdMin).logical_and(s.raw <= kLogStdMax).to(opt.dtype());
+    auto d_log_std = (du * s.std * eps[1] - alpha * inv_n) * in_range;
+    BackwardPass(actor_, w.actor, torch::cat({du, d_log_std}, 1), true, false);
+  };
+  const auto run = [&](bool critic) {
+    torch::NoGradGuard ng;
+    critic ? critic_branch() : actor_branch();
+  };
+  if (device_.is_cpu() && at::get_num_threads() > 1) {
+    at::parallel_for(0, 2, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) run(i == 0);
+    });
+  } else {
+    run(true);
+    run(false);
+  }
 }
 
 void SacImpl::SaveTo(torch::serialize::OutputArchive& ar) const {

@@ -49,7 +49,8 @@ struct SacConfig {
 /// Plain MLP of weight tensors: [in,out] (or [K,in,out] for K stacked nets), ReLU between.
 struct Mlp {
   std::vector<torch::Tensor> w, b;
-  torch::Tensor Forward(const torch::Tensor& x) const;  // [B,in] -> [B,out] or [K,B,in] -> [K,B,out]
+  torch::Tensor Forward(
+      const torch::Tensor& x) const;  // [B,in] -> [B,out] or [K,B,in] -> [K,B,out]
 };
 
 class SacImpl : public torch::nn::Module {
@@ -60,8 +61,12 @@ class SacImpl : public torch::nn::Module {
 
   /// obs [B,O] -> actions [B,A] in bounds; stochastic unless `deterministic`.
   torch::Tensor Act(const torch::Tensor& obs, bool deterministic, torch::Generator& gen);
+  ~SacImpl() override;
   /// One update: critics, actor, temperature, Polyak. Actions in env bounds.
   void Update(const Batch& batch, torch::Generator& gen);
+  /// The gradients of one update into the actor's and critics' .grad(), with the policy noise
+  /// eps [2,B,A] (for s' and for s); computed by hand, no autograd graph. Update = this + steps.
+  void Gradients(const Batch& batch, const torch::Tensor& eps);
 
   /// Means since the last call: critic_loss, actor_loss, alpha, entropy, q; resets the sums.
   std::vector<std::pair<std::string, double>> TakeStats();
@@ -92,6 +97,8 @@ class SacImpl : public torch::nn::Module {
   torch::Tensor log_alpha_;
   std::unique_ptr<torch::optim::Adam> actor_opt_, critic_opt_, alpha_opt_;
   torch::Tensor sums_;  // [5] running sums of the stats
+  struct Work;
+  std::unique_ptr<Work> work_;
   int64_t updates_ = 0, since_ = 0;
 };
 TORCH_MODULE(Sac);

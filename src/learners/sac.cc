@@ -205,6 +205,19 @@ torch::Tensor BackwardPass(const Mlp& m, Pass& pass, torch::Tensor d_out, bool p
   return input_grad ? d : torch::Tensor();
 }
 
+// f(true) and f(false), on two threads when the tensors are on a CPU with two torch threads
+template <class F>
+void OnTwoThreads(const torch::Device& device, const F& f) {
+  if (device.is_cpu() && at::get_num_threads() > 1) {
+    at::parallel_for(0, 2, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) f(i == 0);
+    });
+  } else {
+    f(true);
+    f(false);
+  }
+}
+
 }  // namespace
 
 // Buffers of the hand-derived update, reused between updates of the same batch size.
@@ -219,23 +232,31 @@ SacImpl::~SacImpl() = default;
 void SacImpl::Update(const Batch& batch, torch::Generator& gen) {
   Gradients(batch, Randn({2, batch.obs.size(0), act_dim_}, gen, torch::device(device_)));
   torch::NoGradGuard ng;
-  if (cfg_.critic_grad_clip > 0) {
-    std::vector<torch::Tensor> ps;
-    for (auto& g : critic_opt_->param_groups())
-      ps.insert(ps.end(), g.params().begin(), g.params().end());
-    torch::nn::utils::clip_grad_norm_(ps, cfg_.critic_grad_clip);
-  }
-  critic_opt_->step();
-  actor_opt_->step();
+  // the critics' step (then Polyak) and the actor's step touch disjoint tensors: two threads
+  const auto step = [&](bool critic) {
+    torch::NoGradGuard no_grad;
+    if (!critic) {
+      actor_opt_->step();
+      return;
+    }
+    if (cfg_.critic_grad_clip > 0) {
+      std::vector<torch::Tensor> ps;
+      for (auto& g : critic_opt_->param_groups())
+        ps.insert(ps.end(), g.params().begin(), g.params().end());
+      torch::nn::utils::clip_grad_norm_(ps, cfg_.critic_grad_clip);
+    }
+    critic_opt_->step();
+    for (size_t i = 0; i < critic_.w.size(); ++i) {
+      target_.w[i].lerp_(critic_.w[i], cfg_.tau);
+      target_.b[i].lerp_(critic_.b[i], cfg_.tau);
+    }
+  };
+  OnTwoThreads(device_, step);
   // temperature: d/d log_alpha of log_alpha (entropy - target) keeps the entropy near the target
   auto entropy = -work_->logp.mean();
   if (cfg_.learn_alpha) {
     log_alpha_.mutable_grad() = entropy - target_entropy_;
     alpha_opt_->step();
-  }
-  for (size_t i = 0; i < critic_.w.size(); ++i) {
-    target_.w[i].lerp_(critic_.w[i], cfg_.tau);
-    target_.b[i].lerp_(critic_.b[i], cfg_.tau);
   }
   sums_ += torch::stack({work_->critic_loss, work_->actor_loss, work_->alpha, entropy, work_->q});
   ++updates_;
@@ -300,18 +321,10 @@ void SacImpl::Gradients(const Batch& batch, const torch::Tensor& eps) {
     auto d_log_std = (du * s.std * eps[1] - alpha * inv_n) * in_range;
     BackwardPass(actor_, w.actor, torch::cat({du, d_log_std}, 1), true, false);
   };
-  const auto run = [&](bool critic) {
+  OnTwoThreads(device_, [&](bool critic) {
     torch::NoGradGuard ng;
     critic ? critic_branch() : actor_branch();
-  };
-  if (device_.is_cpu() && at::get_num_threads() > 1) {
-    at::parallel_for(0, 2, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) run(i == 0);
-    });
-  } else {
-    run(true);
-    run(false);
-  }
+  });
 }
 
 void SacImpl::SaveTo(torch::serialize::OutputArchive& ar) const {

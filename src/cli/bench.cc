@@ -295,25 +295,48 @@ int BenchTrain(const PhaseThreads& threads, int repeats, bool tune_malloc) {
   return 0;
 }
 
+// Matmul FLOP of one SAC update per batch row, from the weight shapes (see Sac::Gradients):
+// the actor forward twice (s, s'), the critics twice and the targets once; the critics' weight
+// gradients and their input gradients (below the first layer in the critic branch, all the
+// way to the action in the actor branch); the actor's weight gradients and input gradients
+// below its first layer.
+double SacFlopPerRow(Sac& sac) {
+  double a = 0, a0 = 0, c = 0, c0 = 0;  // actor, critics (both twins); first layers
+  for (const auto& item : sac->named_parameters()) {
+    const auto& key = item.key();
+    const auto& w = item.value();
+    if (key.rfind("actor_w", 0) == 0) {
+      a += 2.0 * w.size(0) * w.size(1);
+      if (key == "actor_w0") a0 = 2.0 * w.size(0) * w.size(1);
+    } else if (key.rfind("critic_w", 0) == 0) {
+      c += 2.0 * w.size(0) * w.size(1) * w.size(2);
+      if (key == "critic_w0") c0 = 2.0 * w.size(0) * w.size(1) * w.size(2);
+    }
+  }
+  return 4 * a - a0 + 6 * c - c0;
+}
+
 // SAC updates/s (batch 256, 2x256 ReLU; critic + actor + temperature steps + Polyak)
 int BenchSac(const PhaseThreads& threads, int repeats, bool tune_malloc) {
   SetThreads(threads.torch, threads.blas);
   if (tune_malloc) TuneAllocator();
   std::fprintf(stderr, "threads torch %d, openblas %d\n", threads.torch, BlasThreads());
-  std::fprintf(stderr, "%-24s %12s %12s\n", "case", "updates/s", "ms/update");
+  const int64_t n = 256;
+  const double gemm = GemmGflops(2, n, SacConfig().hidden);  // the twin critics' hidden layer
+  std::fprintf(stderr, "%-24s %12s %12s %10s %10s %8s\n", "case", "updates/s", "ms/update",
+               "GFLOP/s", "GEMM GF/s", "of GEMM");
   const std::tuple<const char*, int, int> cases[] = {{"hopper", 11, 3}, {"halfcheetah", 17, 6}};
   for (const auto& [name, obs, act] : cases) {
     SacConfig cfg;
     Sac sac(obs, act, std::vector<float>(act, -1.f), std::vector<float>(act, 1.f), cfg,
             torch::kCPU);
     auto gen = at::detail::createCPUGenerator(0);
-    const int64_t n = 256;
     Batch b{torch::randn({n, obs}), torch::rand({n, act}) * 2 - 1, torch::randn({n}),
             torch::randn({n, obs}), (torch::rand({n}) < 0.05).to(torch::kFloat32)};
     for (int i = 0; i < 50; ++i) sac->Update(b, gen);  // warm-up
     std::vector<double> rates;
     for (int r = 0; r < repeats; ++r) rates.push_back(Rate(1.0, [&] { sac->Update(b, gen); }));
-    const double rate = Median(rates);
+    const double rate = Median(rates), gflops = rate * n * SacFlopPerRow(sac) / 1e9;
     Emit({{"bench", "sac"},
           {"case", name},
           {"obs_dim", obs},
@@ -322,9 +345,13 @@ int BenchSac(const PhaseThreads& threads, int repeats, bool tune_malloc) {
           {"hidden", cfg.hidden},
           {"layers", cfg.layers},
           {"updates_per_s", rate},
+          {"gflops", gflops},
+          {"gemm_gflops", gemm},
+          {"fraction_of_gemm", gflops / gemm},
           {"torch_threads", threads.torch},
           {"blas_threads", BlasThreads()}});
-    std::fprintf(stderr, "%-24s %12.0f %12.2f\n", name, rate, 1000 / rate);
+    std::fprintf(stderr, "%-24s %12.0f %12.2f %10.1f %10.1f %7.0f%%\n", name, rate, 1000 / rate,
+                 gflops, gemm, 100 * gflops / gemm);
   }
   // MBPO model rollout step: 100k start states, E=7 (5 elites) 4x200, policy + model + reward
   {

@@ -124,13 +124,13 @@ TEST(Sac, HandGradientsMatchAutograd) {
       torch::NoGradGuard ng;
       auto [a2, logp2] = policy(next, eps[0]);
       auto q2 = net("target", torch::cat({next, a2}, 1).unsqueeze(0), false).squeeze(-1);
-      y = b.reward + c.gamma * (1 - b.terminated) * (torch::min(q2[0], q2[1]) - alpha * logp2);
+      y = b.reward + c.gamma * (1 - b.terminated) * (std::get<0>(q2.min(0)) - alpha * logp2);
     }
     auto q = net("critic", torch::cat({obs, (act - shift) / scale}, 1).unsqueeze(0), false);
     auto critic_loss = 0.5 * (q.squeeze(-1) - y).square().mean(1).sum();
     auto [a, logp] = policy(obs, eps[1]);
     auto qa = net("critic", torch::cat({obs, a}, 1).unsqueeze(0), true).squeeze(-1);
-    auto actor_loss = (alpha * logp - torch::min(qa[0], qa[1])).mean();
+    auto actor_loss = (alpha * logp - std::get<0>(qa.min(0))).mean();  // ties: one index
 
     for (const auto& [loss, prefix] : {std::make_pair(critic_loss, std::string("critic")),
                                        std::make_pair(actor_loss, std::string("actor"))}) {
@@ -152,6 +152,40 @@ TEST(Sac, HandGradientsMatchAutograd) {
       }
     }
   }
+}
+
+// Whole updates (gradients, both optimiser steps, Polyak, temperature, gradient clipping) give
+// the same weights and statistics whether the branches run on one thread or two.
+TEST(Sac, UpdatesAreTheSameOnOneAndTwoThreads) {
+  const auto run = [](int threads) {
+    ScopedThreads pools({threads, 1});
+    torch::manual_seed(7);
+    SacConfig c = Small();
+    c.hidden = 32;
+    c.critic_grad_clip = 1.0;
+    Sac sac(3, 2, std::vector<float>{-1.f, -2.f}, std::vector<float>{1.f, 2.f}, c, torch::kCPU);
+    auto gen = at::detail::createCPUGenerator(8);
+    const int64_t n = 64;
+    const auto first = sac->parameters()[0].detach().clone();
+    for (int i = 0; i < 20; ++i) {
+      auto obs = torch::randn({n, 3}, gen);
+      Batch b{obs, torch::rand({n, 2}, gen) * 2 - 1, torch::randn({n}, gen), obs + 0.1,
+              (torch::rand({n}, gen) < 0.2).to(torch::kFloat32)};
+      sac->Update(b, gen);
+    }
+    EXPECT_FALSE(torch::allclose(first, sac->parameters()[0]));  // the updates moved the weights
+    std::vector<torch::Tensor> state;
+    for (const auto& t : sac->parameters()) state.push_back(t.detach().clone());
+    for (const auto& t : sac->buffers()) state.push_back(t.clone());  // targets among them
+    const auto stats = sac->TakeStats();
+    EXPECT_EQ(stats.size(), 5u);
+    for (const auto& [k, v] : stats) state.push_back(torch::tensor(v));
+    return state;
+  };
+  const auto one = run(1), two = run(2);
+  ASSERT_EQ(one.size(), two.size());
+  for (size_t i = 0; i < one.size(); ++i)
+    EXPECT_TRUE(torch::allclose(one[i], two[i], 1e-6, 1e-7)) << "tensor " << i;
 }
 
 TEST(Sac, TargetsStopBootstrappingAtTerminations) {

@@ -151,7 +151,8 @@ struct Pass {
 };
 
 torch::Tensor& Buffer(torch::Tensor& t, torch::IntArrayRef shape, const torch::TensorOptions& o) {
-  if (!t.defined() || t.sizes() != shape) t = torch::empty(shape, o);
+  if (!t.defined() || t.sizes() != shape || t.dtype() != o.dtype() || t.device() != o.device())
+    t = torch::empty(shape, o);
   return t;
 }
 
@@ -281,13 +282,15 @@ void SacImpl::Gradients(const Batch& batch, const torch::Tensor& eps) {
   // actor branches are independent and run on two threads. The policy's sample at s' is made by
   // whichever branch asks first (the actor branch asks at its start, the critic branch after
   // its forward pass), which balances the two threads' matmuls.
-  std::once_flag next_sampled;
+  std::mutex next_mutex;  // (not std::call_once: a throw inside it can hang the other thread)
+  bool next_sampled = false;
   const auto sample_next = [&] {
-    std::call_once(next_sampled, [&] {
-      auto s = Squash(ForwardPass(actor_, next_obs, w.next), eps[0]);
-      w.a2 = s.a;
-      w.logp2 = s.logp;
-    });
+    std::lock_guard<std::mutex> lock(next_mutex);
+    if (next_sampled) return;
+    auto s = Squash(ForwardPass(actor_, next_obs, w.next), eps[0]);
+    w.a2 = s.a;
+    w.logp2 = s.logp;
+    next_sampled = true;
   };
   const auto critic_branch = [&] {
     // 0.5 sum_k mean_b (Q_k(s,a) - y)^2, y = r + gamma (1 - done) (min_k Q'_k(s',a') - alpha logp')

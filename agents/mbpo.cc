@@ -61,10 +61,14 @@ class MbpoAgent : public Agent {
     model_->to(device);
   }
 
-  static int64_t ModelCapacity(const MbpoConfig& c) {
+  // Model rows kept for SAC: retain_epochs epochs of rollouts of length k (as MBPO resizes its
+  // pool when k changes); the ring holds enough for the longest k.
+  static int64_t ModelRows(const MbpoConfig& c, int k) {
     const int64_t rounds = std::max(1, c.epoch_length / c.model_train_freq);
-    return static_cast<int64_t>(c.rollout_batch) * c.rollout_schedule.at(3) * rounds *
-           c.retain_epochs;
+    return static_cast<int64_t>(c.rollout_batch) * k * rounds * c.retain_epochs;
+  }
+  static int64_t ModelCapacity(const MbpoConfig& c) {
+    return ModelRows(c, std::max(c.rollout_schedule.at(2), c.rollout_schedule.at(3)));
   }
 
   void BeginEpisode(uint64_t seed) override { act_gen_ = at::detail::createCPUGenerator(seed); }
@@ -94,7 +98,7 @@ class MbpoAgent : public Agent {
     for (int g = 0; g < cfg_.updates_per_step; ++g) {
       Batch real = buffer.Sample(n_real, train_gen_);
       if (n_real < batch) {
-        Batch fake = model_buffer_.Sample(batch - n_real, train_gen_);
+        Batch fake = model_buffer_.Sample(batch - n_real, train_gen_, ModelRows(cfg_, k_));
         real = Batch{torch::cat({real.obs, fake.obs}), torch::cat({real.act, fake.act}),
                      torch::cat({real.reward, fake.reward}),
                      torch::cat({real.next_obs, fake.next_obs}),
@@ -110,7 +114,8 @@ class MbpoAgent : public Agent {
     for (const auto& [k, v] : sac_->TakeStats()) m->Set("sac_" + k, v);
     m->Set("sac_updates", static_cast<double>(sac_->updates()));
     m->Set("sac_update_s", update_seconds_);
-    m->Set("model_buffer", static_cast<double>(model_buffer_.size()));
+    m->Set("model_buffer",
+           static_cast<double>(std::min(model_buffer_.size(), ModelRows(cfg_, k_))));
     update_seconds_ = 0;
   }
 
@@ -164,7 +169,7 @@ class MbpoAgent : public Agent {
     ScopedThreads pools(threads_.train);
     torch::NoGradGuard ng;
     const double epoch = static_cast<double>(steps_) / cfg_.epoch_length;
-    const int k = RolloutLength(cfg_.rollout_schedule, epoch);
+    const int k = k_ = RolloutLength(cfg_.rollout_schedule, epoch);
     const auto elites = model_->Members(model_->elites);
     const int obs_dim = model_->obs_dim();
     const ModelStepFn step = [&](const torch::Tensor& obs) {
@@ -195,6 +200,7 @@ class MbpoAgent : public Agent {
   torch::Generator train_gen_, act_gen_;
   torch::Tensor low_, high_;
   int64_t steps_ = 0;
+  int k_ = 1;  // rollout length of the last round
   double update_seconds_ = 0;
 };
 

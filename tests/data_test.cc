@@ -84,6 +84,23 @@ TEST(ReplayBuffer, RingOverwritesOldest) {
   EXPECT_EQ(all.obs[24][1].item<float>(), 9.f);
 }
 
+// MBPO's model pool: batches from the newest rows only, across the ring's wrap-around
+TEST(ReplayBuffer, RecentSamplesComeFromTheNewestRows) {
+  ReplayBuffer b(10, 1, 1);
+  for (int i = 0; i < 13; ++i) {  // rows 3..12 remain, row 12 the newest
+    auto x = torch::full({1, 1}, static_cast<float>(i));
+    b.AddBatch(Batch{x, x, x.view({1}), x, torch::zeros({1})});
+  }
+  auto gen = at::detail::createCPUGenerator(2);
+  const auto values = [&](int64_t recent) {
+    auto r = b.Sample(2000, gen, recent).reward;
+    return std::get<0>(at::_unique(r));
+  };
+  EXPECT_TRUE(torch::equal(values(4), torch::tensor({9.f, 10.f, 11.f, 12.f})));
+  EXPECT_TRUE(torch::equal(values(0), torch::arange(3, 13).to(torch::kFloat32)));
+  EXPECT_TRUE(torch::equal(values(50), torch::arange(3, 13).to(torch::kFloat32)));
+}
+
 TEST(ReplayBuffer, SequencesNeverCrossEpisodeEndsAndPadShortEpisodes) {
   ReplayBuffer b(64, 3, 2);  // wraps: 9 episodes of 7..15 steps into 64 slots
   for (int i = 0; i < 9; ++i) {

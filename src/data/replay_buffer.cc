@@ -106,9 +106,13 @@ Batch ReplayBuffer::Gather(const torch::Tensor& idx) const {
   return b;
 }
 
-Batch ReplayBuffer::Sample(int64_t batch, torch::Generator& gen) const {
+Batch ReplayBuffer::Sample(int64_t batch, torch::Generator& gen, int64_t recent) const {
   MBRL_CHECK(size_ > 0, "replay buffer: cannot sample from an empty buffer");
-  return Gather(torch::randint(size_, {batch}, gen, torch::kInt64));
+  if (recent <= 0 || recent >= size_)
+    return Gather(torch::randint(size_, {batch}, gen, torch::kInt64));
+  auto logical = torch::randint(recent, {batch}, gen, torch::kInt64) + (size_ - recent);
+  if (size_ == capacity_) logical = (logical + head_) % capacity_;  // head_: the oldest row
+  return Gather(logical);
 }
 
 Batch ReplayBuffer::All() const {

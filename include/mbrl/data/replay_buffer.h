@@ -21,8 +21,9 @@ class ReplayBuffer {
 
   /// Independent transitions (e.g. model rollouts), each its own one-step episode: [N,...].
   void AddBatch(const Batch& batch);
-  /// B transitions drawn uniformly with replacement.
-  Batch Sample(int64_t batch, torch::Generator& gen) const;
+  /// B transitions drawn uniformly with replacement, from the `recent` most recently added ones
+  /// (0 or more than size(): from all).
+  Batch Sample(int64_t batch, torch::Generator& gen, int64_t recent = 0) const;
   /// B windows of T consecutive steps, each inside one episode ([B,T,...]); an episode shorter
   /// than T is one window from its start, padded (mask 0) after its end.
   SequenceBatch SampleSequences(int64_t batch, int64_t length, torch::Generator& gen) const;

@@ -68,7 +68,7 @@ class MbpoAgent : public Agent {
     return static_cast<int64_t>(c.rollout_batch) * k * rounds * c.retain_epochs;
   }
   static int64_t ModelCapacity(const MbpoConfig& c) {
-    return ModelRows(c, std::max(c.rollout_schedule.at(2), c.rollout_schedule.at(3)));
+    return ModelRows(c, c.rollout_schedule.at(3));  // max_len >= min_len (RolloutLength)
   }
 
   void BeginEpisode(uint64_t seed) override { act_gen_ = at::detail::createCPUGenerator(seed); }

@@ -92,8 +92,8 @@ void ReplayBuffer::AddEpisode(const torch::Tensor& obs, const torch::Tensor& act
   }
 }
 
-int64_t ReplayBuffer::Physical(int64_t logical) const {
-  return size_ < capacity_ ? logical : (head_ + logical) % capacity_;
+torch::Tensor ReplayBuffer::Physical(const torch::Tensor& logical) const {
+  return size_ < capacity_ ? logical : (logical + head_).remainder(capacity_);  // head_: oldest
 }
 
 Batch ReplayBuffer::Gather(const torch::Tensor& idx) const {
@@ -108,18 +108,12 @@ Batch ReplayBuffer::Gather(const torch::Tensor& idx) const {
 
 Batch ReplayBuffer::Sample(int64_t batch, torch::Generator& gen, int64_t recent) const {
   MBRL_CHECK(size_ > 0, "replay buffer: cannot sample from an empty buffer");
-  if (recent <= 0 || recent >= size_)
-    return Gather(torch::randint(size_, {batch}, gen, torch::kInt64));
-  auto logical = torch::randint(recent, {batch}, gen, torch::kInt64) + (size_ - recent);
-  if (size_ == capacity_) logical = (logical + head_) % capacity_;  // head_: the oldest row
-  return Gather(logical);
+  const int64_t n = recent > 0 ? std::min(recent, size_) : size_;
+  auto rows = torch::randint(n, {batch}, gen, torch::kInt64);
+  return Gather(n == size_ ? rows : Physical(rows + (size_ - n)));  // all rows: order is moot
 }
 
-Batch ReplayBuffer::All() const {
-  auto logical = torch::arange(size_, torch::kInt64);
-  if (size_ == capacity_) logical = (logical + head_) % capacity_;
-  return Gather(logical);
-}
+Batch ReplayBuffer::All() const { return Gather(Physical(torch::arange(size_, torch::kInt64))); }
 
 SequenceBatch ReplayBuffer::SampleSequences(int64_t batch, int64_t length,
                                             torch::Generator& gen) const {
@@ -129,13 +123,9 @@ SequenceBatch ReplayBuffer::SampleSequences(int64_t batch, int64_t length,
   // first step of an episode with fewer steps (padded past its end, mask 0). Episode ids increase
   // in insertion order, so equal ids at both ends mean one episode. Rejection sampling costs
   // O(B); a full scan is the fallback.
-  const int64_t offset = size_ < capacity_ ? 0 : head_;
-  const auto phys = [&](const torch::Tensor& logical) {
-    return (logical + offset).remainder(capacity_);
-  };
   const auto valid = [&](const torch::Tensor& start) {  // logical starts -> bool
-    auto first = phys(start), end = start + length - 1;
-    auto last = phys(end.clamp_max(size_ - 1));
+    auto first = Physical(start), end = start + length - 1;
+    auto last = Physical(end.clamp_max(size_ - 1));
     auto inside =
         end.lt(size_) & episode_.index_select(0, first).eq(episode_.index_select(0, last));
     return inside | first_.index_select(0, first).gt(0);
@@ -159,11 +149,11 @@ SequenceBatch ReplayBuffer::SampleSequences(int64_t batch, int64_t length,
   }
   // steps past the episode's end (or the stored data) repeat its last step and are masked out
   auto pos = start.unsqueeze(1) + torch::arange(length, torch::kInt64);  // [B,T]
-  auto mask = pos.lt(size_) & episode_.index_select(0, phys(pos.clamp_max(size_ - 1)).view(-1))
+  auto mask = pos.lt(size_) & episode_.index_select(0, Physical(pos.clamp_max(size_ - 1)).view(-1))
                                   .view({batch, length})
-                                  .eq(episode_.index_select(0, phys(start)).unsqueeze(1));
+                                  .eq(episode_.index_select(0, Physical(start)).unsqueeze(1));
   auto real = mask.sum(1, true);  // >= 1: the start itself
-  auto flat = phys(torch::min(pos, start.unsqueeze(1) + real - 1)).reshape({-1});
+  auto flat = Physical(torch::min(pos, start.unsqueeze(1) + real - 1)).reshape({-1});
   auto b = Gather(flat);
   SequenceBatch s;
   s.obs = b.obs.view({batch, length, obs_dim_});

@@ -102,12 +102,6 @@ SacImpl::SacImpl(int obs_dim, int act_dim, std::vector<float> low, std::vector<f
                                                     torch::optim::AdamOptions(cfg.alpha_lr));
 }
 
-std::pair<torch::Tensor, torch::Tensor> SacImpl::Sample(const torch::Tensor& obs,
-                                                        const torch::Tensor& eps) const {
-  auto s = Squash(actor_.Forward(obs), eps);
-  return {s.a, s.logp};
-}
-
 torch::Tensor SacImpl::Deterministic(const torch::Tensor& obs) const {
   torch::NoGradGuard ng;
   auto out = actor_.Forward(obs.to(device_, torch::kFloat32));
@@ -138,8 +132,8 @@ torch::Tensor SacImpl::Act(const torch::Tensor& obs, bool deterministic, torch::
   if (deterministic) return Deterministic(obs);
   torch::NoGradGuard ng;
   auto x = obs.to(device_, torch::kFloat32);
-  return Sample(x, Randn({x.size(0), act_dim_}, gen, torch::device(device_))).first * scale_ +
-         shift_;
+  const auto eps = Randn({x.size(0), act_dim_}, gen, torch::device(device_));
+  return Squash(actor_.Forward(x), eps).a * scale_ + shift_;
 }
 
 namespace {

@@ -36,7 +36,7 @@ class ReplayBuffer {
   int act_dim() const { return act_dim_; }
 
  private:
-  int64_t Physical(int64_t logical) const;
+  torch::Tensor Physical(const torch::Tensor& logical) const;  // insertion order -> slots
   Batch Gather(const torch::Tensor& idx) const;
 
   int64_t capacity_;

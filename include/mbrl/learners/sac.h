@@ -49,8 +49,8 @@ struct SacConfig {
 /// Plain MLP of weight tensors: [in,out] (or [K,in,out] for K stacked nets), ReLU between.
 struct Mlp {
   std::vector<torch::Tensor> w, b;
-  torch::Tensor Forward(
-      const torch::Tensor& x) const;  // [B,in] -> [B,out] or [K,B,in] -> [K,B,out]
+  // [B,in] -> [B,out] or [K,B,in] -> [K,B,out]
+  torch::Tensor Forward(const torch::Tensor& x) const;
 };
 
 class SacImpl : public torch::nn::Module {
@@ -58,10 +58,10 @@ class SacImpl : public torch::nn::Module {
   /// Actions in [low, high] per dim; internally the policy lives in [-1, 1].
   SacImpl(int obs_dim, int act_dim, std::vector<float> low, std::vector<float> high,
           const SacConfig& cfg, torch::Device device);
+  ~SacImpl() override;
 
   /// obs [B,O] -> actions [B,A] in bounds; stochastic unless `deterministic`.
   torch::Tensor Act(const torch::Tensor& obs, bool deterministic, torch::Generator& gen);
-  ~SacImpl() override;
   /// One update: critics, actor, temperature, Polyak. Actions in env bounds.
   void Update(const Batch& batch, torch::Generator& gen);
   /// The gradients of one update into the actor's and critics' .grad(), with the policy noise
@@ -84,10 +84,6 @@ class SacImpl : public torch::nn::Module {
   PolicyNet Policy() const;
 
  private:
-  // obs [B,O], standard normal eps [B,A] -> squashed action [B,A] in [-1,1], log prob [B]
-  std::pair<torch::Tensor, torch::Tensor> Sample(const torch::Tensor& obs,
-                                                 const torch::Tensor& eps) const;
-
   SacConfig cfg_;
   int act_dim_;
   double target_entropy_;

@@ -23,15 +23,21 @@ int RolloutLength(const std::vector<int>& s, double epoch) {
   return static_cast<int>(std::floor(s[2] + f * (s[3] - s[2])));
 }
 
-void BranchedRollout(torch::Tensor obs, int steps, const ModelStepFn& step,
-                     const TerminationFn& terminated, ReplayBuffer& out) {
+RolloutStats BranchedRollout(torch::Tensor obs, int steps, const ModelStepFn& step,
+                             const TerminationFn& terminated, ReplayBuffer& out) {
+  RolloutStats stats;
   for (int t = 0; t < steps && obs.size(0) > 0; ++t) {
     const ModelStep s = step(obs);
     const auto done = terminated(s.next_obs);
-    out.AddBatch(Batch{obs.cpu(), s.act.cpu(), s.reward.cpu(), s.next_obs.cpu(),
-                       done.to(torch::kFloat32).cpu()});
+    const Batch b{obs.cpu(), s.act.cpu(), s.reward.cpu(), s.next_obs.cpu(),
+                  done.to(torch::kFloat32).cpu()};
+    out.AddBatch(b);
+    stats.rows += b.obs.size(0);
+    stats.reward += b.reward.sum(torch::kFloat64).item<double>();
+    stats.terminated += b.terminated.sum(torch::kFloat64).item<double>();
     obs = s.next_obs.index_select(0, (~done).nonzero().squeeze(1));
   }
+  return stats;
 }
 
 namespace {
@@ -120,10 +126,11 @@ class MbpoAgent : public Agent {
   }
 
   std::vector<std::string> MetricNames() const override {
-    return {"model_train_loss", "model_holdout_mse", "model_epochs", "model_train_s",
-            "rollout_length",   "rollout_s",         "model_buffer", "sac_critic_loss",
-            "sac_actor_loss",   "sac_alpha",         "sac_entropy",  "sac_q",
-            "sac_updates",      "sac_update_s"};
+    return {
+        "model_train_loss", "model_holdout_mse", "model_epochs", "model_train_s", "rollout_length",
+        "rollout_reward",   "rollout_done",      "rollout_s",    "model_buffer",  "sac_critic_loss",
+        "sac_actor_loss",   "sac_alpha",         "sac_entropy",  "sac_q",         "sac_updates",
+        "sac_update_s"};
   }
 
   void Save(torch::serialize::OutputArchive& ar) const override {
@@ -168,7 +175,8 @@ class MbpoAgent : public Agent {
     const auto t0 = std::chrono::steady_clock::now();
     ScopedThreads pools(threads_.train);
     torch::NoGradGuard ng;
-    const double epoch = static_cast<double>(steps_) / cfg_.epoch_length;
+    // epochs count from the end of the random phase, as in MBPO's schedule
+    const double epoch = static_cast<double>(steps_ - cfg_.initial_steps) / cfg_.epoch_length;
     const int k = k_ = RolloutLength(cfg_.rollout_schedule, epoch);
     const auto elites = model_->Members(model_->elites);
     const int obs_dim = model_->obs_dim();
@@ -182,11 +190,18 @@ class MbpoAgent : public Agent {
       return ModelStep{act, next, reward};
     };
     const TerminationFn done = [this](const torch::Tensor& next) { return env_->Terminated(next); };
+    RolloutStats all;
     for (int64_t done_rows = 0; done_rows < cfg_.rollout_batch; done_rows += kRolloutChunk) {
       const int64_t n = std::min<int64_t>(kRolloutChunk, cfg_.rollout_batch - done_rows);
-      BranchedRollout(buffer.Sample(n, train_gen_).obs.to(device_), k, step, done, model_buffer_);
+      const auto s = BranchedRollout(buffer.Sample(n, train_gen_).obs.to(device_), k, step, done,
+                                     model_buffer_);
+      all.rows += s.rows;
+      all.reward += s.reward;
+      all.terminated += s.terminated;
     }
     m->Set("rollout_length", k);
+    m->Set("rollout_reward", all.reward / all.rows);  // mean model reward per transition
+    m->Set("rollout_done", all.terminated / all.rows);
     m->Set("rollout_s", Since(t0));
   }
 

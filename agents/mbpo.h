@@ -17,19 +17,20 @@ struct MbpoConfig {
     EnsembleConfig m;
     m.learned_reward = true;
     m.holdout = 0.2;
+    m.learn_logvar_bounds = true;  // as the original MBPO
     return m;
   }();
   SacConfig sac;
-  int initial_steps = 5000;     // uniform-random env steps before the first model
-  int model_train_freq = 250;   // env steps between model retraining and rollout rounds
-  int rollout_batch = 100000;   // start states per rollout round
+  int initial_steps = 5000;    // uniform-random env steps before the first model
+  int model_train_freq = 250;  // env steps between model retraining and rollout rounds
+  int rollout_batch = 100000;  // start states per rollout round
   // [min_epoch, max_epoch, min_len, max_len]: rollout length grows linearly over epochs
   std::vector<int> rollout_schedule = {20, 150, 1, 15};
-  int epoch_length = 1000;      // env steps per epoch (for the schedule and retention)
-  int retain_epochs = 1;        // model transitions are kept this many epochs
-  int updates_per_step = 20;    // G: SAC updates per env step
-  double real_ratio = 0.05;     // share of real transitions in each SAC batch
-  bool true_reward = false;     // the task's batched reward instead of the model's reward head
+  int epoch_length = 1000;    // env steps per epoch (for the schedule and retention)
+  int retain_epochs = 1;      // model transitions are kept this many epochs
+  int updates_per_step = 20;  // G: SAC updates per env step
+  double real_ratio = 0.05;   // share of real transitions in each SAC batch
+  bool true_reward = false;   // the task's batched reward instead of the model's reward head
 
   template <class V>
   void Visit(V& v) {
@@ -70,9 +71,15 @@ struct ModelStep {
 };
 using ModelStepFn = std::function<ModelStep(const torch::Tensor& obs)>;
 
+/// What a branched rollout stored: transitions, summed model reward, terminated transitions.
+struct RolloutStats {
+  int64_t rows = 0;
+  double reward = 0, terminated = 0;
+};
+
 /// Branched rollout of up to `steps` model steps from start states obs [N,O]: every step's
 /// transitions go to `out` with terminated = terminated(next_obs), and terminated rows stop.
-void BranchedRollout(torch::Tensor obs, int steps, const ModelStepFn& step,
-                     const TerminationFn& terminated, ReplayBuffer& out);
+RolloutStats BranchedRollout(torch::Tensor obs, int steps, const ModelStepFn& step,
+                             const TerminationFn& terminated, ReplayBuffer& out);
 
 }  // namespace mbrl

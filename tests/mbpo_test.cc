@@ -40,11 +40,14 @@ TEST(Mbpo, BranchedRolloutsStopAtPredictedTerminations) {
   };
   ReplayBuffer out(100, 2, 1);
   const auto start = torch::tensor({{0.f, 2.f}, {1.f, 1.f}, {2.f, 0.f}, {3.f, -10.f}});
-  BranchedRollout(start, 4, step, terminal, out);
+  const RolloutStats stats = BranchedRollout(start, 4, step, terminal, out);
 
   EXPECT_EQ(rows_per_step, (std::vector<int64_t>{4, 3, 2, 1}));
   ASSERT_EQ(out.size(), 10);
   const Batch b = out.All();
+  EXPECT_EQ(stats.rows, 10);
+  EXPECT_DOUBLE_EQ(stats.terminated, 3);
+  EXPECT_DOUBLE_EQ(stats.reward, b.reward.sum().item<double>());
   EXPECT_FALSE(terminal(b.obs).any().item<bool>()) << "a stored transition starts terminal";
   EXPECT_TRUE(torch::equal(b.terminated, terminal(b.next_obs).to(torch::kFloat32)));
   // the step's outputs stay with their rows after terminated rows drop out

@@ -193,8 +193,8 @@ void EnsembleTrainer::Step(const torch::Tensor& x, const torch::Tensor& y,
     }
     // the penalty term of the loss, evaluated before the update like the NLL
     groups_.front()->loss += kBoundPenalty * (hi.p.sum() - lo.p.sum());
-    lo.Step(cfg.lr, cfg.weight_decay, bc1, bc2);
-    hi.Step(cfg.lr, cfg.weight_decay, bc1, bc2);
+    lo.Step(cfg.lr, 0, bc1, bc2);  // no weight decay on the bounds
+    hi.Step(cfg.lr, 0, bc1, bc2);
   }
 }
 

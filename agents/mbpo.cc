@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "agents/agent.h"
 #include "mbrl/core/check.h"
@@ -137,6 +138,11 @@ class MbpoAgent : public Agent {
     torch::serialize::OutputArchive model_ar;
     model_->save(model_ar);
     ar.write("model", model_ar);
+    if (model_trainer_) {
+      torch::serialize::OutputArchive opt_ar;
+      model_trainer_->Save(opt_ar);
+      ar.write("model_opt", opt_ar);
+    }
     sac_->SaveTo(ar);
     ar.write("steps", torch::tensor(steps_));
     ar.write("train_rng", train_gen_.get_state());
@@ -149,6 +155,8 @@ class MbpoAgent : public Agent {
     ar.read("model", model_ar);
     model_->load(model_ar);
     model_->to(device_);
+    torch::serialize::InputArchive opt_ar;
+    if (ar.try_read("model_opt", opt_ar)) ModelTrainer().Load(opt_ar);
     sac_->LoadFrom(ar);
     steps_ = ReadTensor(ar, "steps").item<int64_t>();
     train_gen_.set_state(ReadTensor(ar, "train_rng"));
@@ -159,10 +167,17 @@ class MbpoAgent : public Agent {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
 
+  // one trainer for the whole run: Adam's moments carry over between retrainings
+  EnsembleTrainer& ModelTrainer() {
+    ScopedThreads pools(threads_.train);  // its member groups follow the training threads
+    if (!model_trainer_) model_trainer_.emplace(model_, cfg_.model.batch_size);
+    return *model_trainer_;
+  }
+
   void TrainModel(const ReplayBuffer& buffer, Metrics* m) {
     const auto t0 = std::chrono::steady_clock::now();
     ScopedThreads pools(threads_.train);
-    const auto stats = TrainEnsemble(model_, buffer.All(), train_gen_);
+    const auto stats = TrainEnsemble(model_, buffer.All(), train_gen_, nullptr, &ModelTrainer());
     m->Set("model_train_loss", stats.train_loss);
     m->Set("model_holdout_mse", stats.holdout_mse);
     m->Set("model_epochs", stats.epochs);
@@ -210,6 +225,7 @@ class MbpoAgent : public Agent {
   const Env* env_;
   torch::Device device_;
   Ensemble model_;
+  std::optional<EnsembleTrainer> model_trainer_;
   Sac sac_;
   ReplayBuffer model_buffer_;
   torch::Generator train_gen_, act_gen_;

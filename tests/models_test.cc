@@ -163,6 +163,60 @@ TEST(Ensemble, SaveLoadKeepsWeightsNormaliserAndElites) {
   EXPECT_TRUE(torch::equal(y1, y2));
 }
 
+TEST(Ensemble, KeptTrainerCarriesAdamStateAcrossCallsAndCheckpoints) {
+  // two training calls with one trainer == first call, checkpoint of model and trainer, second
+  // call in a new process; a fresh trainer for the second call gives other weights
+  auto cfg = Small();
+  cfg.max_epochs = 2;
+  cfg.patience = 2;
+  cfg.learn_logvar_bounds = true;
+  const auto d1 = LinearSystem(300, 11), d2 = LinearSystem(400, 12);
+  torch::manual_seed(0);
+  Ensemble a(2, 1, cfg);
+  EnsembleTrainer ta(a, cfg.batch_size);
+  auto gen = at::detail::createCPUGenerator(13);
+  TrainEnsemble(a, d1, gen, nullptr, &ta);
+  torch::serialize::OutputArchive model_ar, opt_ar;
+  a->save(model_ar);
+  ta.Save(opt_ar);
+  const std::string mp = testing::TempDir() + "/kept_model.pt",
+                    op = testing::TempDir() + "/kept_opt.pt";
+  model_ar.save_to(mp);
+  opt_ar.save_to(op);
+  const auto gen_state = gen.get_state();
+  TrainEnsemble(a, d2, gen, nullptr, &ta);
+
+  const auto second_call = [&](bool load_trainer) {
+    Ensemble b(2, 1, cfg);
+    torch::serialize::InputArchive mi, oi;
+    mi.load_from(mp);
+    b->load(mi);
+    EnsembleTrainer tb(b, cfg.batch_size);
+    if (load_trainer) {
+      oi.load_from(op);
+      tb.Load(oi);
+    }
+    auto g = at::detail::createCPUGenerator(0);
+    g.set_state(gen_state);
+    TrainEnsemble(b, d2, g, nullptr, &tb);
+    return b;
+  };
+  const auto resumed = second_call(true), fresh = second_call(false);
+  for (size_t i = 0; i < a->w.size(); ++i) {
+    EXPECT_TRUE(torch::equal(resumed->w[i], a->w[i])) << "layer " << i;
+    EXPECT_FALSE(torch::allclose(fresh->w[i], a->w[i])) << "layer " << i;
+  }
+  EXPECT_TRUE(torch::equal(resumed->max_logvar, a->max_logvar));
+  // a trainer of another shape refuses the state
+  auto other = cfg;
+  other.hidden = 8;
+  Ensemble c(2, 1, other);
+  EnsembleTrainer tc(c, cfg.batch_size);
+  torch::serialize::InputArchive oi;
+  oi.load_from(op);
+  EXPECT_THROW(tc.Load(oi), Error);
+}
+
 TEST(Ensemble, BootstrapRowsDifferPerMemberAndStayFixedThroughATrainingCall) {
   // MBPO pitfall: bootstrap indices must differ per member and stay fixed through training.
   // The hook sees the rows [E,B] of every minibatch; an epoch's rows per member, sorted, are that

@@ -4,6 +4,8 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <optional>
+#include <string>
 
 #include "mbrl/core/check.h"
 #include "mbrl/models/ensemble.h"
@@ -16,14 +18,11 @@ constexpr double kBoundPenalty = 0.01;                       // on max_logvar - 
 
 }  // namespace
 
-// Adam moments for one tensor; `g` holds its gradient and is reused as scratch.
+// One tensor with views of its Adam moments; `g` holds its gradient and is reused as scratch.
 struct EnsembleTrainer::Slot {
   torch::Tensor p, g, m, v;
-  explicit Slot(torch::Tensor param)
-      : p(std::move(param)),
-        g(torch::zeros_like(p)),
-        m(torch::zeros_like(p)),
-        v(torch::zeros_like(p)) {}
+  Slot(torch::Tensor param, torch::Tensor m1, torch::Tensor m2)
+      : p(std::move(param)), g(torch::zeros_like(p)), m(std::move(m1)), v(std::move(m2)) {}
   // same update as torch::optim::Adam with L2 weight decay
   void Step(double lr, double wd, double bc1, double bc2) {
     if (wd != 0) g.add_(p, wd);
@@ -43,11 +42,16 @@ struct EnsembleTrainer::Group {
   torch::Tensor xb, yb, out, dout, dh0, dh1;  // flat buffers
   torch::Tensor loss, g_min, g_max;           // summed NLL; logvar-bound gradient parts [D]
 
-  Group(EnsembleImpl& model, int64_t first_member, int64_t members, int64_t max_batch)
+  // m, v: the trainer's moments of w0.., b0.. (whole ensemble; this group takes its members)
+  Group(EnsembleImpl& model, const std::vector<torch::Tensor>& m,
+        const std::vector<torch::Tensor>& v, int64_t first_member, int64_t members,
+        int64_t max_batch)
       : first(first_member), count(members) {
-    for (size_t i = 0; i < model.w.size(); ++i) {
-      w.emplace_back(model.w[i].detach().narrow(0, first, count));
-      b.emplace_back(model.b[i].detach().narrow(0, first, count));
+    const size_t n = model.w.size();
+    const auto mine = [&](const torch::Tensor& t) { return t.narrow(0, first, count); };
+    for (size_t i = 0; i < n; ++i) {
+      w.emplace_back(mine(model.w[i].detach()), mine(m[i]), mine(v[i]));
+      b.emplace_back(mine(model.b[i].detach()), mine(m[n + i]), mine(v[n + i]));
     }
     const auto opt = model.w[0].options().requires_grad(false);
     const int64_t rows = count * max_batch, hidden = model.w[0].size(2);
@@ -146,17 +150,55 @@ EnsembleTrainer::EnsembleTrainer(Ensemble model, int64_t max_batch)
   const auto& cfg = model_->config();
   const int64_t e = cfg.members;
   const bool cpu = model_->w[0].device().is_cpu();
+  // Adam moments of w0.., b0.. and the learnable bounds, kept whole for Save/Load
+  std::vector<torch::Tensor> params = model_->w;
+  params.insert(params.end(), model_->b.begin(), model_->b.end());
+  if (cfg.learn_logvar_bounds) {
+    params.push_back(model_->min_logvar);
+    params.push_back(model_->max_logvar);
+  }
+  for (const auto& p : params) {
+    m_.push_back(torch::zeros_like(p.detach()));
+    v_.push_back(torch::zeros_like(p.detach()));
+  }
   // on CPU one group per torch thread; the split changes no member's arithmetic
   const int64_t groups = cpu ? std::min<int64_t>(e, std::max(1, at::get_num_threads())) : 1;
   for (int64_t g = 0, first = 0; g < groups; ++g) {
     const int64_t count = (e - first) / (groups - g);
-    groups_.push_back(std::make_unique<Group>(*model_, first, count, max_batch));
+    groups_.push_back(std::make_unique<Group>(*model_, m_, v_, first, count, max_batch));
     first += count;
   }
   if (cfg.learn_logvar_bounds) {
-    bounds_.emplace_back(model_->min_logvar.detach());
-    bounds_.emplace_back(model_->max_logvar.detach());
+    const size_t k = m_.size() - 2;
+    bounds_.emplace_back(model_->min_logvar.detach(), m_[k], v_[k]);
+    bounds_.emplace_back(model_->max_logvar.detach(), m_[k + 1], v_[k + 1]);
   }
+}
+
+void EnsembleTrainer::Save(torch::serialize::OutputArchive& ar) const {
+  for (size_t i = 0; i < m_.size(); ++i) {
+    ar.write("m" + std::to_string(i), m_[i]);
+    ar.write("v" + std::to_string(i), v_[i]);
+  }
+  ar.write("steps", torch::tensor(steps_));
+}
+
+void EnsembleTrainer::Load(torch::serialize::InputArchive& ar) {
+  torch::NoGradGuard no_grad;
+  const auto read = [&](const std::string& key) {
+    torch::Tensor t;  // fresh each time: reading into a defined tensor would re-point it
+    ar.read(key, t);
+    return t;
+  };
+  for (size_t i = 0; i < m_.size(); ++i) {
+    for (auto [dst, key] : {std::pair{&m_[i], "m"}, std::pair{&v_[i], "v"}}) {
+      const auto t = read(key + std::to_string(i));
+      MBRL_CHECK(t.sizes() == dst->sizes(), "model optimiser state: moment ", i, " has shape ",
+                 t.sizes(), ", the model ", dst->sizes());
+      dst->copy_(t);
+    }
+  }
+  steps_ = read("steps").item<int64_t>();
 }
 
 EnsembleTrainer::~EnsembleTrainer() = default;
@@ -225,7 +267,7 @@ torch::Tensor EnsembleTrainer::Mse(const torch::Tensor& x, const torch::Tensor& 
 }
 
 EnsembleTrainStats TrainEnsemble(Ensemble& model, const Batch& data, torch::Generator& gen,
-                                 const EnsembleBatchHook& on_batch) {
+                                 const EnsembleBatchHook& on_batch, EnsembleTrainer* trainer) {
   const EnsembleConfig& cfg = model->config();
   const int64_t n = data.obs.size(0);
   MBRL_CHECK(n >= 2, "model training needs at least 2 transitions, got ", n);
@@ -258,11 +300,12 @@ EnsembleTrainStats TrainEnsemble(Ensemble& model, const Batch& data, torch::Gene
                         ? torch::randint(n_train, {e, n_train}, gen, torch::kInt64).to(device)
                         : torch::arange(n_train, torch::kInt64).to(device).expand({e, n_train});
 
-  EnsembleTrainer trainer(model, std::min<int64_t>(cfg.batch_size, n_train));
+  std::optional<EnsembleTrainer> local;
+  if (!trainer) trainer = &local.emplace(model, std::min<int64_t>(cfg.batch_size, n_train));
   auto params = model->parameters();
   std::vector<torch::Tensor> best_params;
   for (const auto& p : params) best_params.push_back(p.detach().clone());
-  auto best = trainer.Mse(x_hold, y_hold);
+  auto best = trainer->Mse(x_hold, y_hold);
   int since = 0;
   EnsembleTrainStats stats;
   for (int epoch = 0; epoch < cfg.max_epochs; ++epoch) {
@@ -274,13 +317,13 @@ EnsembleTrainStats TrainEnsemble(Ensemble& model, const Batch& data, torch::Gene
       const int64_t bsz = std::min<int64_t>(cfg.batch_size, n_train - s);
       auto rows = shuffled.narrow(1, s, bsz);  // [E,B]
       if (on_batch) on_batch(epoch, rows);
-      trainer.Step(x_train, y_train, rows);
+      trainer->Step(x_train, y_train, rows);
       ++batches;
     }
-    stats.train_loss = trainer.TakeLoss().item<double>() / e / std::max(1, batches);
+    stats.train_loss = trainer->TakeLoss().item<double>() / e / std::max(1, batches);
     stats.epochs = epoch + 1;
     // early stopping on relative holdout improvement, best weights kept per member
-    auto mse = trainer.Mse(x_hold, y_hold);
+    auto mse = trainer->Mse(x_hold, y_hold);
     auto improved = (best - mse) / best.abs().clamp_min(1e-12) > cfg.improvement;
     if (improved.any().item<bool>()) {
       for (size_t i = 0; i < params.size(); ++i) {
@@ -299,7 +342,7 @@ EnsembleTrainStats TrainEnsemble(Ensemble& model, const Batch& data, torch::Gene
     }
   }
   for (size_t i = 0; i < params.size(); ++i) params[i].copy_(best_params[i]);
-  auto mse = trainer.Mse(x_hold, y_hold);
+  auto mse = trainer->Mse(x_hold, y_hold);
   model->elites.copy_(std::get<1>(mse.sort()).narrow(0, 0, cfg.elites));
   stats.holdout_mse = mse.index_select(0, model->elites).mean().item<double>();
   CheckFinite(stats.train_loss, "model training loss");

@@ -3,6 +3,7 @@
 /// with Gaussian NLL on state deltas (and optionally rewards), bootstrap, holdout early stopping.
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
+#include <torch/serialize/archive.h>
 #include <torch/types.h>
 
 #include <functional>
@@ -126,6 +127,9 @@ class EnsembleTrainer {
   torch::Tensor TakeLoss();
   /// Per-member MSE of the predicted mean on x [N,in], y [N,out] -> [E].
   torch::Tensor Mse(const torch::Tensor& x, const torch::Tensor& y) const;
+  /// Adam moments and step count (checkpoints of agents that keep one trainer).
+  void Save(torch::serialize::OutputArchive& ar) const;
+  void Load(torch::serialize::InputArchive& ar);
 
  private:
   struct Slot;
@@ -133,12 +137,16 @@ class EnsembleTrainer {
   Ensemble model_;
   int64_t max_batch_;
   std::vector<std::unique_ptr<Group>> groups_;
-  std::vector<Slot> bounds_;  // learnable logvar bounds, shared by all members
+  std::vector<torch::Tensor> m_, v_;  // Adam moments of w0.., b0.. (and the bounds)
+  std::vector<Slot> bounds_;          // learnable logvar bounds, shared by all members
   int64_t steps_ = 0;
 };
 
 /// Fits normaliser and weights on `data` (all of it; holdout split inside). Deterministic for gen.
+/// `trainer` (built for this model with max_batch >= batch_size) keeps Adam's moments from one
+/// call to the next, as the original MBPO and mbrl-lib do; without it each call starts fresh.
 EnsembleTrainStats TrainEnsemble(Ensemble& model, const Batch& data, torch::Generator& gen,
-                                 const EnsembleBatchHook& on_batch = nullptr);
+                                 const EnsembleBatchHook& on_batch = nullptr,
+                                 EnsembleTrainer* trainer = nullptr);
 
 }  // namespace mbrl

@@ -11,6 +11,7 @@
 #include "agents/run_config.h"
 #include "envs/env.h"
 #include "mbrl/core/metrics.h"
+#include "mbrl/core/runtime.h"
 #include "mbrl/data/replay_buffer.h"
 #include "mbrl/native/program.h"
 
@@ -37,14 +38,6 @@ class Agent {
   /// plain network of the observation.
   virtual std::optional<PolicyProgram> RecurrentPolicy() const { return std::nullopt; }
 };
-
-/// A fresh tensor read from a checkpoint archive. (Reading into a defined tensor would `set_` it,
-/// which fails when the sizes differ and the loaded storage is not resizable.)
-inline torch::Tensor ReadTensor(torch::serialize::InputArchive& ar, const std::string& key) {
-  torch::Tensor t;
-  ar.read(key, t);
-  return t;
-}
 
 std::unique_ptr<Agent> MakeAgent(const RunConfig& cfg, const Env& env, torch::Device device);
 

@@ -208,11 +208,8 @@ class MbpoAgent : public Agent {
     RolloutStats all;
     for (int64_t done_rows = 0; done_rows < cfg_.rollout_batch; done_rows += kRolloutChunk) {
       const int64_t n = std::min<int64_t>(kRolloutChunk, cfg_.rollout_batch - done_rows);
-      const auto s = BranchedRollout(buffer.Sample(n, train_gen_).obs.to(device_), k, step, done,
-                                     model_buffer_);
-      all.rows += s.rows;
-      all.reward += s.reward;
-      all.terminated += s.terminated;
+      all += BranchedRollout(buffer.Sample(n, train_gen_).obs.to(device_), k, step, done,
+                             model_buffer_);
     }
     m->Set("rollout_length", k);
     m->Set("rollout_reward", all.reward / all.rows);  // mean model reward per transition

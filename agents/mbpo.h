@@ -75,6 +75,12 @@ using ModelStepFn = std::function<ModelStep(const torch::Tensor& obs)>;
 struct RolloutStats {
   int64_t rows = 0;
   double reward = 0, terminated = 0;
+  RolloutStats& operator+=(const RolloutStats& o) {
+    rows += o.rows;
+    reward += o.reward;
+    terminated += o.terminated;
+    return *this;
+  }
 };
 
 /// Branched rollout of up to `steps` model steps from start states obs [N,O]: every step's

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "mbrl/core/check.h"
+#include "mbrl/core/runtime.h"
 #include "mbrl/models/ensemble.h"
 
 namespace mbrl {
@@ -185,20 +186,15 @@ void EnsembleTrainer::Save(torch::serialize::OutputArchive& ar) const {
 
 void EnsembleTrainer::Load(torch::serialize::InputArchive& ar) {
   torch::NoGradGuard no_grad;
-  const auto read = [&](const std::string& key) {
-    torch::Tensor t;  // fresh each time: reading into a defined tensor would re-point it
-    ar.read(key, t);
-    return t;
-  };
   for (size_t i = 0; i < m_.size(); ++i) {
     for (auto [dst, key] : {std::pair{&m_[i], "m"}, std::pair{&v_[i], "v"}}) {
-      const auto t = read(key + std::to_string(i));
+      const auto t = ReadTensor(ar, key + std::to_string(i));
       MBRL_CHECK(t.sizes() == dst->sizes(), "model optimiser state: moment ", i, " has shape ",
                  t.sizes(), ", the model ", dst->sizes());
       dst->copy_(t);
     }
   }
-  steps_ = read("steps").item<int64_t>();
+  steps_ = ReadTensor(ar, "steps").item<int64_t>();
 }
 
 EnsembleTrainer::~EnsembleTrainer() = default;

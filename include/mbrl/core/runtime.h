@@ -1,11 +1,20 @@
 #pragma once
 /// Process-wide runtime settings: device selection, thread pools, seeding, durable file writes.
+#include <torch/serialize/input-archive.h>
 #include <torch/types.h>
 
 #include <cstdint>
 #include <string>
 
 namespace mbrl {
+
+/// A fresh tensor read from a checkpoint archive. (Reading into a defined tensor would `set_` it,
+/// which fails when the sizes differ and the loaded storage is not resizable.)
+inline torch::Tensor ReadTensor(torch::serialize::InputArchive& ar, const std::string& key) {
+  torch::Tensor t;
+  ar.read(key, t);
+  return t;
+}
 
 /// "auto" -> cuda if available else cpu; "cpu"; "cuda" (error if unavailable).
 torch::Device ResolveDevice(const std::string& name);

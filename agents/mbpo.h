@@ -17,7 +17,9 @@ struct MbpoConfig {
     EnsembleConfig m;
     m.learned_reward = true;
     m.holdout = 0.2;
-    m.learn_logvar_bounds = true;  // as the original MBPO
+    m.learn_logvar_bounds = true;  // as the original MBPO, with its per-layer weight decay
+    m.weight_decay = {2.5e-5, 5e-5, 7.5e-5, 7.5e-5, 1e-4};
+    m.decay_biases = false;
     return m;
   }();
   SacConfig sac;

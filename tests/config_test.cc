@@ -70,6 +70,18 @@ TEST(Config, DefaultsFilesAndOverrides) {
   EXPECT_EQ(config::ToJson(again), resolved);
 }
 
+// a number where a list of numbers goes is a list of one, in files and overrides; other
+// non-arrays stay errors
+TEST(Config, NumberIsAListOfOne) {
+  auto f = Write("one.json", R"({"planner": {"bounds": 0.5}})");
+  EXPECT_EQ(config::Load<Outer>({f}, {}).planner.bounds, std::vector<double>{0.5});
+  EXPECT_EQ(config::Load<Outer>({}, {"planner.bounds=2"}).planner.bounds, std::vector<double>{2});
+  EXPECT_NE(ErrorOf({}, {"planner.bounds=\"x\""}).find("expected JSON array"), std::string::npos);
+  auto s = Write("str.json", R"({"planner": {"bounds": "x"}})");
+  EXPECT_NE(ErrorOf({s}, {}).find("str.json: planner.bounds: expected array"), std::string::npos)
+      << ErrorOf({s}, {});
+}
+
 TEST(Config, LayeredBaseFiles) {
   Write("base.json", R"({"steps": 5, "planner": {"population": 10, "alpha": 0.2}})");
   auto child = Write("child.json", R"({"base": "base.json", "planner": {"alpha": 0.3}})");
@@ -170,6 +182,18 @@ TEST(Config, RunConfigAgentSectionsAndTask) {
   }
   EXPECT_THROW(LoadRunConfig({}, {"device=tpu"}, nullptr), Error);
   EXPECT_THROW(LoadRunConfig({}, {"env.action_repeat=0"}, nullptr), Error);
+  // MBPO's per-layer weight decay must follow a change of the layer count
+  const auto mbpo = Write("mbpo.json", R"({"agent": "mbpo", "mbpo": {"model": {"layers": 3}}})");
+  try {
+    LoadRunConfig({mbpo}, {}, nullptr);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("mbpo.json: mbpo.model.weight_decay: expected 1 value or "
+                                         "one per layer (mbpo.model.layers + 1 = 4), got 5"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_NO_THROW(LoadRunConfig({mbpo}, {"mbpo.model.weight_decay=1e-4"}, nullptr));
 }
 
 TEST(Config, EveryShippedConfigLoads) {

@@ -79,6 +79,7 @@ TEST(Mbpo, LearnsToBalanceFarAboveRandom) {
                                  "mbpo.rollout_batch=2000",
                                  "mbpo.model.hidden=64",
                                  "mbpo.model.layers=3",
+                                 "mbpo.model.weight_decay=[2.5e-5,5e-5,7.5e-5,1e-4]",
                                  "mbpo.model.max_epochs=10",
                                  "mbpo.updates_per_step=5",
                                  "mbpo.retain_epochs=2",

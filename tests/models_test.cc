@@ -78,57 +78,95 @@ TEST(Ensemble, NanInTheDataIsANonFiniteLossError) {
 }
 
 // The trainer's hand-derived gradients and Adam step give the weights and loss of autograd +
-// torch::optim::Adam, with all members in one group or split over two threads.
+// torch::optim::Adam, with all members in one group or split over two threads, with one weight
+// decay for all weights and biases or one per layer on the weights only (no decay on the bounds).
 TEST(Ensemble, TrainerStepsMatchAutogradAndAdam) {
   for (const bool bounds : {false, true}) {
     for (const int threads : {1, 2}) {
-      SCOPED_TRACE("learn_logvar_bounds " + std::to_string(bounds) + ", threads " +
-                   std::to_string(threads));
-      ScopedThreads pools({threads, 1});
-      auto cfg = Small();
-      cfg.learn_logvar_bounds = bounds;
-      torch::manual_seed(3);
-      Ensemble fused(2, 1, cfg), ref(2, 1, cfg);
-      {
-        torch::NoGradGuard ng;
-        for (size_t i = 0; i < ref->parameters().size(); ++i)
-          ref->parameters()[i].copy_(fused->parameters()[i]);
-      }
-      std::vector<torch::Tensor> initial;
-      for (const auto& p : ref->parameters()) initial.push_back(p.detach().clone());
-      auto gen = at::detail::createCPUGenerator(5);
-      auto x = torch::randn({200, 3}, gen), y = 0.1 * torch::randn({200, 3}, gen);
-      EnsembleTrainer trainer(fused, 64);
-      torch::optim::Adam opt(ref->parameters(),
-                             torch::optim::AdamOptions(cfg.lr).weight_decay(cfg.weight_decay));
-      double ref_loss = 0;
-      for (const int64_t batch : {64, 64, 40}) {
-        auto rows = torch::randint(200, {cfg.members, batch}, gen, torch::kInt64);
-        trainer.Step(x, y, rows);
-        auto idx = rows.reshape({-1});
-        auto [mean, lv] = EnsembleImpl::Forward(
-            ref->Members(), x.index_select(0, idx).view({cfg.members, batch, -1}));
-        auto yb = y.index_select(0, idx).view({cfg.members, batch, -1});
-        auto nll = ((mean - yb).square() * torch::exp(-lv) + lv).mean({1, 2}).sum();
-        if (bounds) nll = nll + 0.01 * (ref->max_logvar.sum() - ref->min_logvar.sum());
-        opt.zero_grad();
-        nll.backward();
-        opt.step();
-        ref_loss += nll.item<double>();
-      }
-      EXPECT_NEAR(trainer.TakeLoss().item<double>(), ref_loss, 1e-4 * std::abs(ref_loss));
-      EXPECT_EQ(trainer.TakeLoss().item<double>(), 0.0);
-      const auto names = fused->named_parameters();
-      const auto ref_params = ref->named_parameters();
-      for (size_t i = 0; i < ref_params.size(); ++i) {
-        const auto& key = ref_params[i].key();
-        const auto& want = ref_params[i].value();
-        EXPECT_LT((want - names[key]).abs().max().item<double>(), 1e-5) << key;
-        // three Adam steps move every parameter by about 3 lr
-        EXPECT_GT((want - initial[i]).abs().max().item<double>(), 1e-3) << key;
+      for (const bool per_layer : {false, true}) {
+        SCOPED_TRACE("learn_logvar_bounds " + std::to_string(bounds) + ", threads " +
+                     std::to_string(threads) + ", per-layer decay " + std::to_string(per_layer));
+        ScopedThreads pools({threads, 1});
+        auto cfg = Small();
+        cfg.learn_logvar_bounds = bounds;
+        if (per_layer) {  // large enough to move the weights visibly in three steps
+          cfg.weight_decay = {0.3, 0.0, 0.1};
+          cfg.decay_biases = false;
+        }
+        torch::manual_seed(3);
+        Ensemble fused(2, 1, cfg), ref(2, 1, cfg);
+        {
+          torch::NoGradGuard ng;
+          for (size_t i = 0; i < ref->parameters().size(); ++i)
+            ref->parameters()[i].copy_(fused->parameters()[i]);
+        }
+        std::vector<torch::Tensor> initial;
+        for (const auto& p : ref->parameters()) initial.push_back(p.detach().clone());
+        auto gen = at::detail::createCPUGenerator(5);
+        auto x = torch::randn({200, 3}, gen), y = 0.1 * torch::randn({200, 3}, gen);
+        EnsembleTrainer trainer(fused, 64);
+        std::vector<torch::optim::OptimizerParamGroup> groups;
+        const auto group = [&](std::vector<torch::Tensor> params, double wd) {
+          groups.emplace_back(std::move(params),
+                              std::make_unique<torch::optim::AdamOptions>(
+                                  torch::optim::AdamOptions(cfg.lr).weight_decay(wd)));
+        };
+        for (size_t i = 0; i < ref->w.size(); ++i) {
+          const double wd = cfg.weight_decay[per_layer ? i : 0];
+          group({ref->w[i]}, wd);
+          group({ref->b[i]}, cfg.decay_biases ? wd : 0);
+        }
+        if (bounds) group({ref->min_logvar, ref->max_logvar}, 0);
+        torch::optim::Adam opt(std::move(groups), torch::optim::AdamOptions(cfg.lr));
+        double ref_loss = 0;
+        for (const int64_t batch : {64, 64, 40}) {
+          auto rows = torch::randint(200, {cfg.members, batch}, gen, torch::kInt64);
+          trainer.Step(x, y, rows);
+          auto idx = rows.reshape({-1});
+          auto [mean, lv] = EnsembleImpl::Forward(
+              ref->Members(), x.index_select(0, idx).view({cfg.members, batch, -1}));
+          auto yb = y.index_select(0, idx).view({cfg.members, batch, -1});
+          auto nll = ((mean - yb).square() * torch::exp(-lv) + lv).mean({1, 2}).sum();
+          if (bounds) nll = nll + 0.01 * (ref->max_logvar.sum() - ref->min_logvar.sum());
+          opt.zero_grad();
+          nll.backward();
+          opt.step();
+          ref_loss += nll.item<double>();
+        }
+        EXPECT_NEAR(trainer.TakeLoss().item<double>(), ref_loss, 1e-4 * std::abs(ref_loss));
+        EXPECT_EQ(trainer.TakeLoss().item<double>(), 0.0);
+        const auto names = fused->named_parameters();
+        const auto ref_params = ref->named_parameters();
+        for (size_t i = 0; i < ref_params.size(); ++i) {
+          const auto& key = ref_params[i].key();
+          const auto& want = ref_params[i].value();
+          EXPECT_LT((want - names[key]).abs().max().item<double>(), 1e-5) << key;
+          // three Adam steps move every parameter by about 3 lr
+          EXPECT_GT((want - initial[i]).abs().max().item<double>(), 1e-3) << key;
+        }
       }
     }
   }
+}
+
+TEST(Ensemble, WeightDecayIsOneValueOrOnePerLayer) {
+  auto c = Small();  // 2 hidden layers: 3 weight matrices
+  c.weight_decay = {1e-4, 2e-4};
+  try {
+    Ensemble(2, 1, c);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(
+        std::string(e.what()).find("model.weight_decay: expected 1 value or one per layer (3), "
+                                   "got 2"),
+        std::string::npos)
+        << e.what();
+  }
+  // a number in JSON is a list of one (configs and runs from before the per-layer option)
+  auto read = config::FromJson<EnsembleConfig>(config::Json::parse(R"({"weight_decay": 1e-4})"));
+  EXPECT_EQ(read.weight_decay, std::vector<double>{1e-4});
+  EXPECT_THROW(config::FromJson<EnsembleConfig>(config::Json::parse(R"({"weight_decay": "x"})")),
+               Error);
 }
 
 TEST(Ensemble, AngleDimsBecomeSinCos) {

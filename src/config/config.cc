@@ -105,7 +105,8 @@ Json Coerce(const std::string& path, const std::string& text, const Json& like) 
   }
   if (like.is_string()) return text;
   Json parsed = ParseJson(text, "command line: " + path);
-  if (like.is_array() && !parsed.is_array()) return fail("JSON array");
+  // a number may stand for a list of one (the struct reader decides)
+  if (like.is_array() && !parsed.is_array() && !parsed.is_number()) return fail("JSON array");
   if (like.is_object() && !parsed.is_object()) return fail("JSON object");
   return parsed;
 }

@@ -13,6 +13,9 @@ EnsembleImpl::EnsembleImpl(int obs_dim, int act_dim, const EnsembleConfig& cfg)
   MBRL_CHECK(cfg.elites <= cfg.members, "model.elites (", cfg.elites, ") > model.members (",
              cfg.members, ")");
   MBRL_CHECK(cfg.min_logvar < cfg.max_logvar, "model.min_logvar must be < model.max_logvar");
+  MBRL_CHECK(cfg.weight_decay.size() == 1 || cfg.weight_decay.size() == size_t(cfg.layers) + 1,
+             "model.weight_decay: expected 1 value or one per layer (", cfg.layers + 1, "), got ",
+             cfg.weight_decay.size());
   angles_ = AngleFeatures(obs_dim, cfg.angle_dims, "model.angle_dims");
   in_dim_ = angles_.out_dim() + act_dim;
   out_dim_ = obs_dim + (cfg.learned_reward ? 1 : 0);

@@ -140,9 +140,12 @@ struct EnsembleTrainer::Group {
     }
   }
 
-  void Adam(double lr, double wd, double bc1, double bc2) {
-    for (auto& slot : w) slot.Step(lr, wd, bc1, bc2);
-    for (auto& slot : b) slot.Step(lr, wd, bc1, bc2);
+  void Adam(const EnsembleConfig& cfg, double bc1, double bc2) {
+    for (size_t i = 0; i < w.size(); ++i) {
+      const double wd = cfg.weight_decay[cfg.weight_decay.size() == 1 ? 0 : i];
+      w[i].Step(cfg.lr, wd, bc1, bc2);
+      b[i].Step(cfg.lr, cfg.decay_biases ? wd : 0, bc1, bc2);
+    }
   }
 };
 
@@ -214,7 +217,7 @@ void EnsembleTrainer::Step(const torch::Tensor& x, const torch::Tensor& y,
     for (int64_t i = begin; i < end; ++i) {
       auto& g = *groups_[i];
       g.Gradients(x, y, rows.narrow(0, g.first, g.count), min_lv, max_lv, bounds);
-      g.Adam(cfg.lr, cfg.weight_decay, bc1, bc2);
+      g.Adam(cfg, bc1, bc2);
     }
   });
   if (bounds) {

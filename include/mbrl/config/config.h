@@ -108,7 +108,15 @@ class JsonReader {
     } else if constexpr (std::is_same_v<T, std::string>) {
       Expect(path, j, j.is_string(), "string");
       field = j.get<std::string>();
-    } else {  // std::vector<scalar>
+    } else {  // std::vector<scalar>; a number where a list of numbers goes is a list of one
+      using Item = typename T::value_type;
+      constexpr bool numeric = std::is_arithmetic_v<Item> && !std::is_same_v<Item, bool>;
+      if (numeric && j.is_number()) {
+        Item item{};
+        Read(path, j, item);
+        field = {item};
+        return;
+      }
       Expect(path, j, j.is_array(), "array");
       field.clear();
       for (size_t i = 0; i < j.size(); ++i) {

@@ -23,7 +23,9 @@ struct EnsembleConfig {
   int hidden = 200;
   int layers = 4;  // hidden layers
   double lr = 1e-3;
-  double weight_decay = 5e-5;
+  // L2 decay per layer (input layer first, layers + 1 values) or one value for all layers
+  std::vector<double> weight_decay = {5e-5};
+  bool decay_biases = true;  // mbrl-lib decays biases too; the original PETS/MBPO code does not
   int batch_size = 256;
   int max_epochs = 100;  // per training call
   int patience = 5;      // epochs without a relative holdout improvement > `improvement`
@@ -45,6 +47,7 @@ struct EnsembleConfig {
     v("layers", layers, config::AtLeast(1));
     v("lr", lr, config::Between(1e-9, 1));
     v("weight_decay", weight_decay, config::AtLeast(0));
+    v("decay_biases", decay_biases);
     v("batch_size", batch_size, config::AtLeast(1));
     v("max_epochs", max_epochs, config::AtLeast(1));
     v("patience", patience, config::AtLeast(1));

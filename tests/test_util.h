@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <torch/types.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -20,9 +21,12 @@ struct Cmd {
   std::string out, err;
 };
 
-// Runs a shell command, capturing stdout and stderr.
+// Runs a shell command, capturing stdout and stderr. The stderr file is unique per process and
+// call: ctest runs test processes side by side, and a shared file once mixed their messages.
 inline Cmd Shell(const std::string& cmd) {
-  const std::string err_file = testing::TempDir() + "/mbrl_stderr.txt";
+  static int calls = 0;
+  const std::string err_file = testing::TempDir() + "/mbrl_stderr_" + std::to_string(getpid()) +
+                               "_" + std::to_string(calls++) + ".txt";
   std::FILE* p = popen((cmd + " 2>" + err_file).c_str(), "r");
   std::string out;
   std::array<char, 4096> buf;
@@ -30,6 +34,7 @@ inline Cmd Shell(const std::string& cmd) {
   const int status = pclose(p);
   std::ifstream e(err_file);
   std::string err((std::istreambuf_iterator<char>(e)), std::istreambuf_iterator<char>());
+  std::filesystem::remove(err_file);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err};
 }
 

@@ -120,10 +120,13 @@ class MbpoAgent : public Agent {
   void AfterEpisode(const ReplayBuffer&, int64_t, Metrics* m) override {
     for (const auto& [k, v] : sac_->TakeStats()) m->Set("sac_" + k, v);
     m->Set("sac_updates", static_cast<double>(sac_->updates()));
+    // seconds spent in the episode's updates, model trainings and rollout rounds
     m->Set("sac_update_s", update_seconds_);
+    m->Set("model_train_s", model_seconds_);
+    m->Set("rollout_s", rollout_seconds_);
     m->Set("model_buffer",
            static_cast<double>(std::min(model_buffer_.size(), ModelRows(cfg_, k_))));
-    update_seconds_ = 0;
+    update_seconds_ = model_seconds_ = rollout_seconds_ = 0;
   }
 
   std::vector<std::string> MetricNames() const override {
@@ -181,7 +184,7 @@ class MbpoAgent : public Agent {
     m->Set("model_train_loss", stats.train_loss);
     m->Set("model_holdout_mse", stats.holdout_mse);
     m->Set("model_epochs", stats.epochs);
-    m->Set("model_train_s", Since(t0));
+    model_seconds_ += Since(t0);
   }
 
   // k-step branched rollouts from real start states with the current policy; a random elite per
@@ -214,7 +217,7 @@ class MbpoAgent : public Agent {
     m->Set("rollout_length", k);
     m->Set("rollout_reward", all.reward / all.rows);  // mean model reward per transition
     m->Set("rollout_done", all.terminated / all.rows);
-    m->Set("rollout_s", Since(t0));
+    rollout_seconds_ += Since(t0);
   }
 
   MbpoConfig cfg_;
@@ -229,7 +232,7 @@ class MbpoAgent : public Agent {
   torch::Tensor low_, high_;
   int64_t steps_ = 0;
   int k_ = 1;  // rollout length of the last round
-  double update_seconds_ = 0;
+  double update_seconds_ = 0, model_seconds_ = 0, rollout_seconds_ = 0;
 };
 
 }  // namespace

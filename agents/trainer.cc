@@ -337,7 +337,8 @@ std::unique_ptr<Agent> LoadRunAgent(const std::string& run_dir, RunConfig* cfg,
   *env = MakeRunEnv(*cfg);
   auto agent = MakeAgent(*cfg, **env, ResolveDevice(cfg->device));
   CheckpointState ck;
-  LoadCheckpoint(run_dir, *agent, &ck);
+  MBRL_CHECK(LoadCheckpoint(run_dir, *agent, &ck), run_dir,
+             ": no checkpoint yet (checkpoints/latest.pt); the run has not finished an episode");
   return agent;
 }
 

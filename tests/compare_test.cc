@@ -1,4 +1,6 @@
 // mbrl compare: statistics with known answers, grouping, and the report on synthetic runs.
+#include "mbrl/analysis/compare.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -6,7 +8,6 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "mbrl/analysis/compare.h"
 #include "tests/test_util.h"
 
 namespace mbrl {
@@ -14,9 +15,9 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(Compare, MeanAndIqmOfKnownSets) {
-  EXPECT_DOUBLE_EQ(Iqm({100, 1, 3, 2, 4}), 3);               // drops 1 and 100
-  EXPECT_DOUBLE_EQ(Iqm({8, 7, 6, 5, 4, 3, 2, 1}), 4.5);      // drops 1, 2, 7, 8
-  EXPECT_DOUBLE_EQ(Iqm({1, 2, 3}), 2);                       // n < 4: plain mean
+  EXPECT_DOUBLE_EQ(Iqm({100, 1, 3, 2, 4}), 3);           // drops 1 and 100
+  EXPECT_DOUBLE_EQ(Iqm({8, 7, 6, 5, 4, 3, 2, 1}), 4.5);  // drops 1, 2, 7, 8
+  EXPECT_DOUBLE_EQ(Iqm({1, 2, 3}), 2);                   // n < 4: plain mean
   EXPECT_DOUBLE_EQ(Mean({1, 2, 3, 4, 100}), 22);
 }
 
@@ -53,8 +54,7 @@ void WriteRun(const std::string& dir, const std::string& agent, int seed, double
   std::ofstream(dir + "/config.json") << cfg.dump();
   std::ofstream m(dir + "/metrics.jsonl");
   for (int s = 100, e = 1; s <= steps; s += 100, ++e)
-    m << nlohmann::json{{"env_step", s}, {"episode", e}, {"return", r(s)},
-                        {"wall_time", s / 50.0}}
+    m << nlohmann::json{{"env_step", s}, {"episode", e}, {"return", r(s)}, {"wall_time", s / 50.0}}
              .dump()
       << "\n";
 }
@@ -86,17 +86,20 @@ TEST(Compare, ReportOnSyntheticRuns) {
     std::string cell;
     bool quoted = false;
     for (char c : line) {
-      if (c == '"') quoted = !quoted;
-      else if (c == ',' && !quoted) cells.push_back(cell), cell.clear();
-      else cell += c;
+      if (c == '"')
+        quoted = !quoted;
+      else if (c == ',' && !quoted)
+        cells.push_back(cell), cell.clear();
+      else
+        cell += c;
     }
     cells.push_back(cell);
     rows[cells[1] + "|" + cells[2]] = cells;
   }
   ASSERT_EQ(rows.size(), 3u);
   const auto& pets = rows.at("pets|");
-  EXPECT_EQ(pets[3], "5");                  // seeds
-  EXPECT_EQ(pets[4], "2000");               // final step
+  EXPECT_EQ(pets[3], "5");                   // seeds
+  EXPECT_EQ(pets[4], "2000");                // final step
   EXPECT_DOUBLE_EQ(std::stod(pets[5]), 20);  // mean
   EXPECT_DOUBLE_EQ(std::stod(pets[8]), 20);  // IQM
   EXPECT_LE(std::stod(pets[6]), 20);
@@ -128,8 +131,10 @@ TEST(Sweep, LocalGridRunsEveryJobAndCompareReadsIt) {
   const std::string root = testing::TempDir() + "/mbrl_sweep";
   fs::remove_all(root);
   const std::string bin = MBRL_BINARY, cfg = MBRL_SOURCE_DIR "/configs/random_cartpole.json";
-  auto r = Shell(bin + " sweep " + cfg + " --seeds 0-1 --set env.name=cartpole_swingup,inverted_pendulum"
-                 " --set total_env_steps=400 --parallel 2 --out " + root + "/s");
+  auto r = Shell(bin + " sweep " + cfg +
+                 " --seeds 0-1 --set env.name=cartpole_swingup,inverted_pendulum"
+                 " --set total_env_steps=400 --parallel 2 --out " +
+                 root + "/s");
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("4/4 jobs completed"), std::string::npos) << r.out;
   int runs = 0;
@@ -153,6 +158,16 @@ TEST(Sweep, LocalGridRunsEveryJobAndCompareReadsIt) {
   const std::string script((std::istreambuf_iterator<char>(sb)), std::istreambuf_iterator<char>());
   EXPECT_NE(script.find("#SBATCH --array=0-2"), std::string::npos) << script;
   EXPECT_NE(script.find("#SBATCH --partition=debug"), std::string::npos) << script;
+  // each phase's wide pool (Dreamer: OpenBLAS for training and updates) gets the job's cores
+  r = Shell(bin + " sweep " + MBRL_SOURCE_DIR "/configs/dreamer_dmc_cartpole.json" +
+            " --seeds 0 --slurm --dry-run --cpus 4 --out " + root + "/dreamer");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream jl(root + "/dreamer/jobs.txt");
+  const std::string jobs((std::istreambuf_iterator<char>(jl)), std::istreambuf_iterator<char>());
+  for (const char* want :
+       {"threads.plan.torch=4", "threads.plan.blas=1", "threads.train.torch=1",
+        "threads.train.blas=4", "threads.update.torch=1", "threads.update.blas=4"})
+    EXPECT_NE(jobs.find(want), std::string::npos) << want << " not in " << jobs;
   // bad keys fail before any job starts
   r = Shell(bin + " sweep " + cfg + " --set no.such_key=1 --out " + root + "/bad");
   EXPECT_EQ(r.code, 2);

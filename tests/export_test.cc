@@ -255,6 +255,16 @@ TEST(Export, RunDirectoryPolicyMatchesTheAgent) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no policy network"), std::string::npos) << e.what();
   }
+  // a run without a checkpoint has no trained policy to export
+  const std::string fresh = runs + "/no_checkpoint";
+  fs::create_directories(fresh);
+  fs::copy_file(dir + "/config.json", fresh + "/config.json");
+  try {
+    ExportRun(fresh, ExportFormat::kNative);
+    ADD_FAILURE() << "exported an untrained policy";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no checkpoint yet"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -115,6 +115,8 @@ TEST(Mbpo, LearnsToBalanceFarAboveRandom) {
   const auto resumed = ReadMetricsJsonl(dir + "/metrics.jsonl");
   ASSERT_GT(resumed.size(), rows.size());
   EXPECT_EQ(*resumed.back().Find("model_buffer"), 2000.0);
+  // the update count goes on from the checkpoint's
+  EXPECT_GT(*resumed.back().Find("sac_updates"), *rows.back().Find("sac_updates"));
 }
 
 TEST(Mbpo, BadSettingsNameTheKey) {

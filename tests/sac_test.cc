@@ -5,12 +5,32 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <filesystem>
+#include <set>
+#include <string>
+
 #include "mbrl/core/check.h"
 #include "mbrl/core/runtime.h"
 #include "mbrl/data/replay_buffer.h"
 
 namespace mbrl {
 namespace {
+
+std::set<std::string> ThreadIds() {
+  std::set<std::string> ids;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task"))
+    ids.insert(e.path().filename().string());
+  return ids;
+}
+
+// Agents enter a phase's pools every step. Re-setting the same counts must start no threads:
+// LibTorch's set_num_threads rebuilds its pthreadpool, whose new workers busy-wait on a core.
+TEST(Runtime, ReenteringTheSamePoolsStartsNoThreads) {
+  ScopedThreads outer({2, 1});
+  const auto before = ThreadIds();
+  for (int i = 0; i < 20; ++i) ScopedThreads inner({2, 1});
+  EXPECT_EQ(ThreadIds(), before);
+}
 
 SacConfig Small() {
   SacConfig c;

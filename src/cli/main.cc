@@ -1,16 +1,15 @@
 // mbrl: the single command-line entry point.
-#include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <iostream>
-#include <string>
-#include <vector>
-
 #include <c10/util/Exception.h>
 #include <glob.h>
 
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "agents/run_config.h"
 #include "agents/trainer.h"
@@ -37,7 +36,8 @@ commands:
         [--slurm [--partition P] [--time T] [--cpus C]] [--dry-run]
                                                                a grid of runs, local or Slurm
   envs                                                         list tasks
-  bench env|planner|train|sac|export [--threads N] [--blas-threads N]  speed (JSON lines)
+  bench env|planner|train|sac|rssm|export [--threads N] [--blas-threads N]
+                                                               speed (JSON lines)
 )";
 
 int TrainCommand(const std::vector<std::string>& args) {
@@ -62,7 +62,8 @@ int TrainCommand(const std::vector<std::string>& args) {
   if (!resume.empty()) {
     MBRL_CHECK(files.empty(), "train: give either config files or --resume <run_dir>, not both");
     files.push_back(resume + "/config.json");
-    MBRL_CHECK(std::ifstream(files.back()).good(), resume, ": not a run directory (no config.json)");
+    MBRL_CHECK(std::ifstream(files.back()).good(), resume,
+               ": not a run directory (no config.json)");
   }
   MBRL_CHECK(!files.empty(), "train: missing config file\n", kUsage);
   config::Json resolved;
@@ -167,8 +168,8 @@ int CompareCommand(const std::vector<std::string>& args) {
         } catch (const std::exception&) {
           used = 0;
         }
-        MBRL_CHECK(used == b.size() && used > 0, "--budgets: expected steps like 10000,50000, got '",
-                   args[i], "'");
+        MBRL_CHECK(used == b.size() && used > 0,
+                   "--budgets: expected steps like 10000,50000, got '", args[i], "'");
       }
       continue;
     }

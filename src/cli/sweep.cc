@@ -54,9 +54,7 @@ std::string Quote(const std::string& s) {  // for POSIX shells
   return q + "'";
 }
 
-std::string SelfExe() {
-  return fs::read_symlink("/proc/self/exe").string();
-}
+std::string SelfExe() { return fs::read_symlink("/proc/self/exe").string(); }
 
 }  // namespace
 
@@ -109,10 +107,20 @@ int Sweep(const std::vector<std::string>& args) {
   }
   // threads per job: the cores split between the jobs that run at once (Slurm: --cpus per task)
   const int per_job = std::max(1, slurm ? cores : cores / parallel);
-  const std::string t = std::to_string(per_job);
-  const std::vector<std::string> threads = {
-      "threads.plan.torch=" + t, "threads.plan.blas=1", "threads.train.torch=1",
-      "threads.train.blas=" + t, "threads.update.torch=" + t, "threads.update.blas=1"};
+  // each phase keeps the config's choice of wide pool (torch or OpenBLAS), sized to per_job
+  auto job_threads = [&](const std::vector<std::string>& overrides) {
+    const RunConfig rc = LoadRunConfig({config}, overrides, nullptr);
+    const std::pair<const char*, PhaseThreads> phases[] = {
+        {"plan", rc.threads.plan}, {"train", rc.threads.train}, {"update", rc.threads.update}};
+    std::vector<std::string> out;
+    for (const auto& [name, p] : phases) {
+      const bool blas_wide = p.blas > p.torch;
+      const std::string key = std::string("threads.") + name;
+      out.push_back(key + ".torch=" + std::to_string(blas_wide ? 1 : per_job));
+      out.push_back(key + ".blas=" + std::to_string(blas_wide ? per_job : 1));
+    }
+    return out;
+  };
   // grid: every combination of the --set values, times the seeds
   std::vector<std::vector<std::string>> combos = {{}};
   for (const auto& [key, values] : sets) {
@@ -128,8 +136,9 @@ int Sweep(const std::vector<std::string>& args) {
   for (const auto& c : combos)
     for (int64_t s : seeds) {
       std::vector<std::string> job = c;
+      const auto threads = job_threads(c);  // before the --set values, which win
+      job.insert(job.begin(), threads.begin(), threads.end());
       job.push_back("seed=" + std::to_string(s));
-      job.insert(job.end(), threads.begin(), threads.end());
       job.push_back("runs_dir=" + fs::absolute(out + "/runs").string());
       job.push_back("progress=false");
       LoadRunConfig({config}, job, nullptr);  // bad keys or values fail here, before any job
@@ -146,8 +155,9 @@ int Sweep(const std::vector<std::string>& args) {
     list << line << "\n";
   }
   list.close();
-  nlohmann::json meta = {{"config", cfg_abs}, {"seeds", seeds}, {"jobs", jobs.size()},
-                         {"parallel", parallel}, {"threads_per_job", per_job}, {"slurm", slurm}};
+  nlohmann::json meta = {{"config", cfg_abs},          {"seeds", seeds},
+                         {"jobs", jobs.size()},        {"parallel", parallel},
+                         {"threads_per_job", per_job}, {"slurm", slurm}};
   for (const auto& [k, v] : sets) meta["set"][k] = v;
   std::ofstream(out + "/sweep.json") << meta.dump(2) << "\n";
   std::cout << jobs.size() << " jobs in " << out << std::endl;
@@ -160,8 +170,8 @@ int Sweep(const std::vector<std::string>& args) {
       << "\n#SBATCH --output=" << fs::absolute(out).string() << "/logs/%a.log\n"
       << (partition.empty() ? "" : "#SBATCH --partition=" + partition + "\n")
       << "set -euo pipefail\n"
-      << "line=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" " << Quote(fs::absolute(out).string() + "/jobs.txt")
-      << ")\neval \"$line\"\n";
+      << "line=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" "
+      << Quote(fs::absolute(out).string() + "/jobs.txt") << ")\neval \"$line\"\n";
     s.close();
     if (dry_run) {
       std::cout << "wrote " << script << " (not submitted: --dry-run)" << std::endl;
@@ -193,8 +203,8 @@ int Sweep(const std::vector<std::string>& args) {
     running.erase(done);
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     failed += !ok;
-    std::cout << "job " << job << (ok ? " done" : " FAILED (see logs/" + std::to_string(job) + ".log)")
-              << std::endl;
+    std::cout << "job " << job
+              << (ok ? " done" : " FAILED (see logs/" + std::to_string(job) + ".log)") << std::endl;
   }
   std::cout << jobs.size() - failed << "/" << jobs.size() << " jobs completed; mbrl compare " << out
             << std::endl;

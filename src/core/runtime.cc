@@ -1,21 +1,20 @@
 #include "mbrl/core/runtime.h"
 
+#include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <torch/cuda.h>
+#include <torch/utils.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-
-#include <ATen/Parallel.h>
-#include <torch/cuda.h>
-#include <torch/utils.h>
 
 #include "mbrl/core/check.h"
 
@@ -24,7 +23,8 @@ namespace mbrl {
 torch::Device ResolveDevice(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
   if (name == "cuda") {
-    MBRL_CHECK(torch::cuda::is_available(), "device: 'cuda' requested but no CUDA device is available");
+    MBRL_CHECK(torch::cuda::is_available(),
+               "device: 'cuda' requested but no CUDA device is available");
     return torch::kCUDA;
   }
   MBRL_CHECK(name == "auto", "device: expected auto|cpu|cuda, got '", name, "'");
@@ -39,10 +39,13 @@ const SetFn kBlasSet = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set
 const GetFn kBlasGet = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
 }  // namespace
 
+// Only changes are applied: LibTorch's set_num_threads also rebuilds its pthreadpool (QNNPACK/
+// XNNPACK) at every call, even to the same count, and each new worker busy-waits on a core for
+// milliseconds. Agents switch pools per step, so unconditional calls took most of a core.
 void SetThreads(int torch_threads, int blas_threads) {
   MBRL_CHECK(torch_threads >= 1, "threads must be >= 1, got ", torch_threads);
-  torch::set_num_threads(torch_threads);
-  if (blas_threads > 0 && kBlasSet) kBlasSet(blas_threads);
+  if (torch::get_num_threads() != torch_threads) torch::set_num_threads(torch_threads);
+  if (blas_threads > 0 && kBlasSet && BlasThreads() != blas_threads) kBlasSet(blas_threads);
   WarmUpBlas();
 }
 
@@ -54,7 +57,8 @@ void SetThreads(int torch_threads, int blas_threads) {
 void WarmUpBlas() {
   static int warmed_blas = 0, warmed_torch = 0;
   const int blas = BlasThreads(), threads = torch::get_num_threads();
-  if ((blas <= warmed_blas && threads <= warmed_torch) || std::getenv("MBRL_NO_BLAS_WARMUP")) return;
+  if ((blas <= warmed_blas && threads <= warmed_torch) || std::getenv("MBRL_NO_BLAS_WARMUP"))
+    return;
   warmed_blas = std::max(warmed_blas, blas);
   warmed_torch = std::max(warmed_torch, threads);
   torch::NoGradGuard ng;
@@ -63,9 +67,7 @@ void WarmUpBlas() {
   at::parallel_for(0, threads, 1, [&](int64_t, int64_t) { torch::mm(a, a); });
 }
 
-int BlasThreads() {
-  return kBlasGet ? kBlasGet() : -1;
-}
+int BlasThreads() { return kBlasGet ? kBlasGet() : -1; }
 
 ScopedThreads::ScopedThreads(const PhaseThreads& t)
     : torch_(torch::get_num_threads()), blas_(BlasThreads()) {
@@ -106,8 +108,8 @@ void WriteFileAtomic(const std::string& path, const std::string& text) {
   }
   ::fsync(fd);
   ::close(fd);
-  MBRL_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, path, ": rename failed: ",
-             std::strerror(errno));
+  MBRL_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, path,
+             ": rename failed: ", std::strerror(errno));
 }
 
 std::string ReadFile(const std::string& path) {

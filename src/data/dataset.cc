@@ -62,10 +62,12 @@ void WriteArray(const std::string& file, hid_t group, const char* name, hid_t fi
              file, ": cannot write ", name);
 }
 
+// one value: a scalar attribute, unless `array` (e.g. action bounds, [A] even for A = 1)
 template <class T>
-void WriteAttr(hid_t obj, const char* name, hid_t type, const T* data, hsize_t n) {
+void WriteAttr(hid_t obj, const char* name, hid_t type, const T* data, hsize_t n,
+               bool array = false) {
   if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
-  H5 space(n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr), H5Sclose);
+  H5 space(n == 1 && !array ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr), H5Sclose);
   H5 attr(H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
   H5Awrite(attr, type, data);
 }
@@ -194,8 +196,10 @@ Dataset::Dataset(std::string dir, DatasetInfo info)
       const int64_t dims[2] = {info_.obs_dim, info_.act_dim};
       WriteAttr(f, "obs_dim", H5T_NATIVE_INT64, &dims[0], 1);
       WriteAttr(f, "act_dim", H5T_NATIVE_INT64, &dims[1], 1);
-      WriteAttr(f, "action_low", H5T_NATIVE_FLOAT, info_.act_low.data(), info_.act_low.size());
-      WriteAttr(f, "action_high", H5T_NATIVE_FLOAT, info_.act_high.data(), info_.act_high.size());
+      WriteAttr(f, "action_low", H5T_NATIVE_FLOAT, info_.act_low.data(), info_.act_low.size(),
+                true);
+      WriteAttr(f, "action_high", H5T_NATIVE_FLOAT, info_.act_high.data(), info_.act_high.size(),
+                true);
       WriteAttr(f, "total_episodes", H5T_NATIVE_INT64, &episodes_, 1);
       WriteAttr(f, "total_steps", H5T_NATIVE_INT64, &steps_, 1);
       MBRL_CHECK(H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0, file_, ": flush failed");

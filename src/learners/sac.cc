@@ -337,6 +337,7 @@ void SacImpl::SaveTo(torch::serialize::OutputArchive& ar) const {
   }
   ar.write("sac", weights);
   ar.write("sac_optimizers", opts);
+  ar.write("sac_updates", torch::tensor(updates_));
 }
 
 void SacImpl::LoadFrom(torch::serialize::InputArchive& ar) {
@@ -352,6 +353,8 @@ void SacImpl::LoadFrom(torch::serialize::InputArchive& ar) {
     opts.read(name, sub);
     opt->load(sub);
   }
+  torch::Tensor n;  // absent in checkpoints written before it was kept
+  if (ar.try_read("sac_updates", n)) updates_ = n.item<int64_t>();
 }
 
 namespace {

@@ -11,6 +11,8 @@ with h5py.File(d + "/data/main_data.hdf5", "r") as f:
     n = int(f.attrs["total_episodes"])
     assert n == meta["total_episodes"] > 0, (n, meta["total_episodes"])
     obs_dim, act_dim = meta["observation_space"]["shape"][0], meta["action_space"]["shape"][0]
+    for k in ("action_low", "action_high"):
+        assert f.attrs[k].shape == (act_dim,), (k, f.attrs[k].shape)
     steps = 0
     for i in range(n):
         g = f["episode_%d" % i]

@@ -133,17 +133,18 @@ int Sweep(const std::vector<std::string>& args) {
     combos = next;
   }
   std::vector<std::vector<std::string>> jobs;
-  for (const auto& c : combos)
+  for (const auto& c : combos) {
+    std::vector<std::string> base = job_threads(c);  // before the --set values, which win
+    base.insert(base.end(), c.begin(), c.end());
     for (int64_t s : seeds) {
-      std::vector<std::string> job = c;
-      const auto threads = job_threads(c);  // before the --set values, which win
-      job.insert(job.begin(), threads.begin(), threads.end());
+      std::vector<std::string> job = base;
       job.push_back("seed=" + std::to_string(s));
       job.push_back("runs_dir=" + fs::absolute(out + "/runs").string());
       job.push_back("progress=false");
       LoadRunConfig({config}, job, nullptr);  // bad keys or values fail here, before any job
       jobs.push_back(job);
     }
+  }
   fs::create_directories(out + "/logs");
   const std::string exe = SelfExe(), cfg_abs = fs::absolute(config).string();
   std::ofstream list(out + "/jobs.txt");

@@ -3,7 +3,8 @@
 
 Settings as configs/sac_<task>.json: 5000 uniform random steps, one update per env step, batch 256,
 lr 3e-4, 2x256 ReLU, gamma 0.99, tau 0.005, learned temperature (init 1) with the given target
-entropy; deterministic evaluation of 3 episodes every --eval-every env steps.
+entropy (default "auto" = -act_dim; configs/sac_hopper.json uses -1, so pass --target-entropy -1 to
+match it); deterministic evaluation of 3 episodes every --eval-every env steps.
 
 Needs a venv with stable-baselines3 and gymnasium[mujoco] (not part of the build; pip also pulls a
 newer torch, as Debian's 1.13.0a0 counts as a pre-release):

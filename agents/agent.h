@@ -3,6 +3,7 @@
 #include <torch/serialize.h>
 #include <torch/types.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,36 @@ class Agent {
   virtual std::optional<PolicyProgram> RecurrentPolicy() const { return std::nullopt; }
 };
 
+/// Builds the agent `cfg.agent` for `env`, with its section of `cfg`.
 std::unique_ptr<Agent> MakeAgent(const RunConfig& cfg, const Env& env, torch::Device device);
+
+using AgentFactory = std::function<std::unique_ptr<Agent>(
+    const AgentSection&, const ThreadsConfig&, const Env&, torch::Device, uint64_t seed)>;
+void RegisterAgent(const std::string& name, std::function<std::unique_ptr<AgentSection>()> section,
+                   AgentFactory make);
+
+/// The factory of an agent class constructed from (config, threads, env, device, seed).
+template <class A, class Config>
+std::unique_ptr<Agent> MakeAgentOf(const Config& cfg, const ThreadsConfig& threads, const Env& env,
+                                   torch::Device device, uint64_t seed) {
+  return std::make_unique<A>(cfg, threads, env, device, seed);
+}
+
+/// Registers an agent whose config struct is Config; an agent's own .cc holds one, e.g.
+///   const AgentRegistrar<PetsConfig> kPets("pets", MakeAgentOf<PetsAgent, PetsConfig>);
+/// The config appears under the agent's name ("pets": {...}) in run configs.
+template <class Config>
+struct AgentRegistrar {
+  using Factory = std::unique_ptr<Agent> (*)(const Config&, const ThreadsConfig&, const Env&,
+                                             torch::Device, uint64_t seed);
+  AgentRegistrar(const std::string& name, Factory make) {
+    RegisterAgent(
+        name, [] { return std::make_unique<TypedSection<Config>>(); },
+        [make](const AgentSection& s, const ThreadsConfig& threads, const Env& env,
+               torch::Device device, uint64_t seed) {
+          return make(static_cast<const TypedSection<Config>&>(s).cfg, threads, env, device, seed);
+        });
+  }
+};
 
 }  // namespace mbrl

@@ -179,9 +179,9 @@ ActorCriticStats ImagineAndLearn(Rssm& rssm, ActorCritic& ac, const RssmState& s
   return ac->Update(traj);
 }
 
-std::unique_ptr<Agent> MakeDreamerAgent(const DreamerConfig& cfg, const ThreadsConfig& threads,
-                                        const Env& env, torch::Device device, uint64_t seed) {
-  return std::make_unique<DreamerAgent>(cfg, threads, env, device, seed);
-}
+namespace {
+const AgentRegistrar<DreamerConfig> kRegistered("dreamer",
+                                                MakeAgentOf<DreamerAgent, DreamerConfig>);
+}  // namespace
 
 }  // namespace mbrl

@@ -235,11 +235,8 @@ class MbpoAgent : public Agent {
   double update_seconds_ = 0, model_seconds_ = 0, rollout_seconds_ = 0;
 };
 
-}  // namespace
+const AgentRegistrar<MbpoConfig> kRegistered("mbpo", MakeAgentOf<MbpoAgent, MbpoConfig>);
 
-std::unique_ptr<Agent> MakeMbpoAgent(const MbpoConfig& cfg, const ThreadsConfig& threads,
-                                     const Env& env, torch::Device device, uint64_t seed) {
-  return std::make_unique<MbpoAgent>(cfg, threads, env, device, seed);
-}
+}  // namespace
 
 }  // namespace mbrl

@@ -50,20 +50,6 @@ struct MbpoConfig {
   }
 };
 
-/// Model-free SAC on real transitions only (the baseline of MBPO).
-struct SacAgentConfig {
-  SacConfig sac;
-  int initial_steps = 5000;  // uniform-random env steps before the first update
-  int updates_per_step = 1;
-
-  template <class V>
-  void Visit(V& v) {
-    v("sac", sac);
-    v("initial_steps", initial_steps, config::AtLeast(1));
-    v("updates_per_step", updates_per_step, config::AtLeast(0));
-  }
-};
-
 /// Rollout length at `epoch` for schedule [min_epoch, max_epoch, min_len, max_len].
 int RolloutLength(const std::vector<int>& schedule, double epoch);
 

@@ -54,9 +54,10 @@ class PetsAgent : public Agent {
                               const torch::Tensor& n) { return env->Reward(o, a, n); };
       if (cfg_.true_termination)
         done = [env = env_](const torch::Tensor& n) { return env->Terminated(n); };
-      plan_ = planner_->Plan(
-                  MakeObjective(model_, obs, reward, done, cfg_.particles, propagation_, gen_))
-                  .to(torch::kCPU);
+      plan_ =
+          planner_
+              ->Plan(MakeObjective(model_, obs, reward, done, cfg_.particles, propagation_, gen_))
+              .to(torch::kCPU);
       plan_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       ++plans_;
     }
@@ -86,8 +87,8 @@ class PetsAgent : public Agent {
   }
 
   std::vector<std::string> MetricNames() const override {
-    return {"model_train_loss", "model_holdout_mse", "model_epochs", "model_train_s", "plan_ms",
-            "planner_evals"};
+    return {"model_train_loss", "model_holdout_mse", "model_epochs",
+            "model_train_s",    "plan_ms",           "planner_evals"};
   }
 
   void Save(torch::serialize::OutputArchive& ar) const override {
@@ -136,11 +137,8 @@ class PetsAgent : public Agent {
   double plan_seconds_ = 0;
 };
 
-}  // namespace
+const AgentRegistrar<PetsConfig> kRegistered("pets", MakeAgentOf<PetsAgent, PetsConfig>);
 
-std::unique_ptr<Agent> MakePetsAgent(const PetsConfig& cfg, const ThreadsConfig& threads,
-                                     const Env& env, torch::Device device, uint64_t seed) {
-  return std::make_unique<PetsAgent>(cfg, threads, env, device, seed);
-}
+}  // namespace
 
 }  // namespace mbrl

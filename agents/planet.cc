@@ -1,4 +1,6 @@
 // PlaNet: RSSM world model + CEM planning over latent imagined trajectories.
+#include "agents/planet.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
@@ -110,11 +112,8 @@ class PlanetAgent : public Agent {
   double plan_seconds_ = 0;
 };
 
-}  // namespace
+const AgentRegistrar<PlanetConfig> kRegistered("planet", MakeAgentOf<PlanetAgent, PlanetConfig>);
 
-std::unique_ptr<Agent> MakePlanetAgent(const PlanetConfig& cfg, const ThreadsConfig& threads,
-                                       const Env& env, torch::Device device, uint64_t seed) {
-  return std::make_unique<PlanetAgent>(cfg, threads, env, device, seed);
-}
+}  // namespace
 
 }  // namespace mbrl

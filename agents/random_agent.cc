@@ -16,4 +16,11 @@ torch::Tensor RandomAgent::Act(const torch::Tensor&, bool) {
   return low_ + range_ * torch::rand(low_.sizes(), gen_);
 }
 
+namespace {
+const AgentRegistrar<RandomAgentConfig> kRegistered(
+    "random",
+    [](const RandomAgentConfig&, const ThreadsConfig&, const Env& env, torch::Device,
+       uint64_t) -> std::unique_ptr<Agent> { return std::make_unique<RandomAgent>(env.spec()); });
+}  // namespace
+
 }  // namespace mbrl

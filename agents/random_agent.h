@@ -3,6 +3,12 @@
 
 namespace mbrl {
 
+/// Uniform random actions within the task's bounds (the baseline every agent must beat).
+struct RandomAgentConfig {
+  template <class V>
+  void Visit(V&) {}
+};
+
 /// Uniform random actions within the task's bounds.
 class RandomAgent : public Agent {
  public:

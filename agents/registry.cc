@@ -1,35 +1,52 @@
+#include <map>
+
 #include "agents/agent.h"
-#include "agents/random_agent.h"
 #include "mbrl/core/check.h"
 #include "mbrl/core/runtime.h"
 
 namespace mbrl {
+namespace {
 
-std::unique_ptr<Agent> MakePetsAgent(const PetsConfig& cfg, const ThreadsConfig& threads,
-                                     const Env& env, torch::Device device, uint64_t seed);
+struct Entry {
+  std::function<std::unique_ptr<AgentSection>()> section;
+  AgentFactory make;
+};
 
-std::unique_ptr<Agent> MakeMbpoAgent(const MbpoConfig& cfg, const ThreadsConfig& threads,
-                                     const Env& env, torch::Device device, uint64_t seed);
+std::map<std::string, Entry>& Table() {
+  static std::map<std::string, Entry> table;  // filled by the agents' static registrars
+  return table;
+}
 
-std::unique_ptr<Agent> MakeSacAgent(const SacAgentConfig& cfg, const ThreadsConfig& threads,
-                                    const Env& env, torch::Device device, uint64_t seed);
+const Entry& Find(const std::string& name) {
+  auto it = Table().find(name);
+  if (it == Table().end()) {
+    std::string all;
+    for (const auto& n : AgentNames()) all += (all.empty() ? "" : ", ") + n;
+    throw Error("agent: unknown agent '" + name + "' (known: " + all + ")");
+  }
+  return it->second;
+}
 
-std::unique_ptr<Agent> MakeDreamerAgent(const DreamerConfig& cfg, const ThreadsConfig& threads,
-                                        const Env& env, torch::Device device, uint64_t seed);
+}  // namespace
 
-std::unique_ptr<Agent> MakePlanetAgent(const PlanetConfig& cfg, const ThreadsConfig& threads,
-                                       const Env& env, torch::Device device, uint64_t seed);
+void RegisterAgent(const std::string& name, std::function<std::unique_ptr<AgentSection>()> section,
+                   AgentFactory make) {
+  const bool added = Table().emplace(name, Entry{std::move(section), std::move(make)}).second;
+  MBRL_CHECK(added, "agent '", name, "' registered twice");
+}
+
+std::vector<std::string> AgentNames() {
+  std::vector<std::string> names;
+  for (const auto& [name, e] : Table()) names.push_back(name);
+  return names;
+}
+
+std::unique_ptr<AgentSection> MakeAgentSection(const std::string& name) {
+  return Find(name).section();
+}
 
 std::unique_ptr<Agent> MakeAgent(const RunConfig& cfg, const Env& env, torch::Device device) {
-  if (cfg.agent == "random") return std::make_unique<RandomAgent>(env.spec());
-  if (cfg.agent == "pets") return MakePetsAgent(cfg.pets, cfg.threads, env, device, DeriveSeed(cfg.seed, 11));
-  if (cfg.agent == "mbpo") return MakeMbpoAgent(cfg.mbpo, cfg.threads, env, device, DeriveSeed(cfg.seed, 11));
-  if (cfg.agent == "sac") return MakeSacAgent(cfg.sac, cfg.threads, env, device, DeriveSeed(cfg.seed, 11));
-  if (cfg.agent == "dreamer")
-    return MakeDreamerAgent(cfg.dreamer, cfg.threads, env, device, DeriveSeed(cfg.seed, 11));
-  if (cfg.agent == "planet")
-    return MakePlanetAgent(cfg.planet, cfg.threads, env, device, DeriveSeed(cfg.seed, 11));
-  throw Error("agent: unknown agent '" + cfg.agent + "'");
+  return Find(cfg.agent).make(cfg.section(), cfg.threads, env, device, DeriveSeed(cfg.seed, 11));
 }
 
 }  // namespace mbrl

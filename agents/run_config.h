@@ -1,11 +1,13 @@
 #pragma once
-/// The typed configuration of a training run. Defaults live here; configs/*.json hold differences.
+/// The typed configuration of a training run: the settings every run has, and the chosen agent's
+/// own section. An agent's config struct lives in the agent's header; the agent registers it
+/// (agents/agent.h, AgentRegistrar), so adding an agent never edits this file.
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <type_traits>
+#include <vector>
 
-#include "agents/dreamer.h"
-#include "agents/mbpo.h"
-#include "agents/pets.h"
 #include "mbrl/config/config.h"
 #include "mbrl/core/runtime.h"
 
@@ -32,12 +34,6 @@ struct EnvConfig {
   }
 };
 
-/// Uniform random actions (the baseline every agent must beat).
-struct RandomAgentConfig {
-  template <class V>
-  void Visit(V&) {}
-};
-
 struct PhaseThreadsConfig : PhaseThreads {
   template <class V>
   void Visit(V& v) {
@@ -61,6 +57,64 @@ struct ThreadsConfig {
   }
 };
 
+/// An agent's config section with its type erased: the config reader and writer visit it.
+class AgentSection {
+ public:
+  virtual ~AgentSection() = default;
+  virtual void Visit(config::JsonReader& v) = 0;
+  virtual void Visit(config::JsonWriter& v) = 0;
+  /// Cross-field checks after parsing; errors name `src` (the config file).
+  virtual void Validate(const std::string& src) const = 0;
+  virtual std::unique_ptr<AgentSection> Clone() const = 0;
+};
+
+template <class C, class = void>
+struct HasValidate : std::false_type {};
+template <class C>
+struct HasValidate<C, std::void_t<decltype(std::declval<const C&>().Validate(""))>>
+    : std::true_type {};
+
+/// The section of an agent whose config struct is C (a visitable struct, optionally with
+/// `void Validate(const std::string& src) const`).
+template <class C>
+class TypedSection final : public AgentSection {
+ public:
+  void Visit(config::JsonReader& v) override { cfg.Visit(v); }
+  void Visit(config::JsonWriter& v) override { cfg.Visit(v); }
+  void Validate(const std::string& src) const override {
+    if constexpr (HasValidate<C>::value) cfg.Validate(src);
+  }
+  std::unique_ptr<AgentSection> Clone() const override {
+    return std::make_unique<TypedSection>(*this);
+  }
+  C cfg;
+};
+
+/// Owns a section; copies clone it (RunConfig stays a value type).
+class SectionPtr {
+ public:
+  SectionPtr() = default;
+  explicit SectionPtr(std::unique_ptr<AgentSection> p) : p_(std::move(p)) {}
+  SectionPtr(const SectionPtr& o) : p_(o.p_ ? o.p_->Clone() : nullptr) {}
+  SectionPtr& operator=(const SectionPtr& o) {
+    p_ = o.p_ ? o.p_->Clone() : nullptr;
+    return *this;
+  }
+  SectionPtr(SectionPtr&&) = default;
+  SectionPtr& operator=(SectionPtr&&) = default;
+  AgentSection* get() const { return p_.get(); }
+  AgentSection& operator*() const { return *p_; }
+  explicit operator bool() const { return p_ != nullptr; }
+
+ private:
+  std::unique_ptr<AgentSection> p_;
+};
+
+/// Registered agent names, sorted.
+std::vector<std::string> AgentNames();
+/// The default section of agent `name`; throws mbrl::Error for an unknown agent.
+std::unique_ptr<AgentSection> MakeAgentSection(const std::string& name);
+
 struct RunConfig {
   std::string agent = "random";
   int seed = 0;
@@ -69,21 +123,26 @@ struct RunConfig {
   EnvConfig env;
   int64_t total_env_steps = 10000;
   int64_t buffer_capacity = 1000000;
-  int eval_every = 0;  // training episodes between evaluations (0 = none)
+  int eval_every = 0;            // training episodes between evaluations (0 = none)
+  int64_t eval_every_steps = 0;  // or env steps between evaluations (0 = none)
   int eval_episodes = 1;
-  int checkpoint_every = 1;  // training episodes between checkpoints
+  int final_eval_episodes = 10;  // the final policy's evaluation at the end (0 = none)
+  int checkpoint_every = 1;      // training episodes between checkpoints
   std::string runs_dir = "runs";
   bool progress = true;
-  RandomAgentConfig random;
-  PetsConfig pets;
-  MbpoConfig mbpo;
-  SacAgentConfig sac;
-  DreamerConfig dreamer;
-  PlanetConfig planet;
+
+  /// The chosen agent's config (C is the struct it registered).
+  template <class C>
+  const C& Section() const {
+    const auto* s = dynamic_cast<const TypedSection<C>*>(section_.get());
+    MBRL_CHECK(s, "internal: agent '", agent, "' has another config type");
+    return s->cfg;
+  }
+  const AgentSection& section() const { return *section_; }
 
   template <class V>
   void Visit(V& v) {
-    v("agent", agent, OneOf({"random", "pets", "mbpo", "sac", "dreamer", "planet"}));
+    v("agent", agent, OneOf(AgentNames()));
     v("seed", seed, AtLeast(0));
     v("device", device, OneOf({"auto", "cpu", "cuda"}));
     v("threads", threads);
@@ -91,21 +150,27 @@ struct RunConfig {
     v("total_env_steps", total_env_steps, AtLeast(1));
     v("buffer_capacity", buffer_capacity, AtLeast(1));
     v("eval_every", eval_every, AtLeast(0));
+    v("eval_every_steps", eval_every_steps, AtLeast(0));
     v("eval_episodes", eval_episodes, AtLeast(1));
+    v("final_eval_episodes", final_eval_episodes, AtLeast(0));
     v("checkpoint_every", checkpoint_every, AtLeast(1));
     v("runs_dir", runs_dir);
     v("progress", progress);
     // only the chosen agent's section is a valid key
-    if (agent == "random") v("random", random);
-    if (agent == "pets") v("pets", pets);
-    if (agent == "mbpo") v("mbpo", mbpo);
-    if (agent == "sac") v("sac", sac);
-    if (agent == "dreamer") v("dreamer", dreamer);
-    if (agent == "planet") v("planet", planet);
+    if (!section_ || section_agent_ != agent) {
+      section_ = SectionPtr(MakeAgentSection(agent));
+      section_agent_ = agent;
+    }
+    v(section_agent_.c_str(), *section_);
   }
+
+ private:
+  SectionPtr section_;
+  std::string section_agent_;
 };
 
-/// Loads files (layered) + overrides; the task name is checked against the registry.
+/// Loads files (layered) + overrides; the task name is checked against the registry and the
+/// agent's section validated.
 RunConfig LoadRunConfig(const std::vector<std::string>& files,
                         const std::vector<std::string>& overrides, config::Json* resolved);
 

@@ -1,4 +1,6 @@
 // Model-free SAC: the baseline MBPO must beat at equal env steps.
+#include "agents/sac_agent.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
@@ -50,8 +52,8 @@ class SacAgent : public Agent {
   }
 
   std::vector<std::string> MetricNames() const override {
-    return {"sac_critic_loss", "sac_actor_loss", "sac_alpha", "sac_entropy", "sac_q",
-            "sac_updates", "sac_update_s"};
+    return {"sac_critic_loss", "sac_actor_loss", "sac_alpha",   "sac_entropy",
+            "sac_q",           "sac_updates",    "sac_update_s"};
   }
 
   void Save(torch::serialize::OutputArchive& ar) const override {
@@ -78,11 +80,8 @@ class SacAgent : public Agent {
   double update_seconds_ = 0;
 };
 
-}  // namespace
+const AgentRegistrar<SacAgentConfig> kRegistered("sac", MakeAgentOf<SacAgent, SacAgentConfig>);
 
-std::unique_ptr<Agent> MakeSacAgent(const SacAgentConfig& cfg, const ThreadsConfig& threads,
-                                    const Env& env, torch::Device device, uint64_t seed) {
-  return std::make_unique<SacAgent>(cfg, threads, env, device, seed);
-}
+}  // namespace
 
 }  // namespace mbrl

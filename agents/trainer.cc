@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 
 #include "agents/agent.h"
 #include "envs/mujoco_env.h"
@@ -139,11 +141,15 @@ EpisodeResult RunEpisode(Env& env, Agent& agent, uint64_t env_seed, uint64_t age
   return out;
 }
 
-std::string NewRunDir(const RunConfig& cfg) {
+std::string Stamp() {
   char stamp[32];
   const std::time_t now = std::time(nullptr);
   std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));
-  const std::string base = cfg.runs_dir + "/" + stamp + "_" + cfg.agent + "_" + cfg.env.name +
+  return stamp;
+}
+
+std::string NewRunDir(const RunConfig& cfg) {
+  const std::string base = cfg.runs_dir + "/" + Stamp() + "_" + cfg.agent + "_" + cfg.env.name +
                            "_s" + std::to_string(cfg.seed);
   std::string dir = base;
   for (int i = 1; fs::exists(dir); ++i) dir = base + "-" + std::to_string(i);
@@ -175,9 +181,11 @@ struct CheckpointState {
   double wall_time = 0;
 };
 
-// loads latest.pt into agent; returns false when the run has none yet
-bool LoadCheckpoint(const std::string& dir, Agent& agent, CheckpointState* st) {
-  const std::string path = dir + "/checkpoints/latest.pt";
+std::string CheckpointPath(const std::string& dir) { return dir + "/checkpoints/latest.pt"; }
+
+// Reads latest.pt; into `agent` too unless null. Returns false when the run has none yet.
+bool LoadCheckpoint(const std::string& dir, Agent* agent, CheckpointState* st) {
+  const std::string path = CheckpointPath(dir);
   if (!fs::exists(path)) return false;
   torch::serialize::InputArchive ar;
   try {
@@ -188,30 +196,204 @@ bool LoadCheckpoint(const std::string& dir, Agent& agent, CheckpointState* st) {
   st->env_step = ReadTensor(ar, "env_step").item<int64_t>();
   st->episode = ReadTensor(ar, "episode").item<int64_t>();
   st->wall_time = ReadTensor(ar, "wall_time").item<double>();
+  if (!agent) return true;
   torch::serialize::InputArchive agent_ar;
   ar.read("agent", agent_ar);
-  agent.Load(agent_ar);
+  agent->Load(agent_ar);
   return true;
+}
+
+// The dataset id a run writes: mbrl/<task>/<run dir name>-v0 (Minari's grammar: no dots).
+std::string DatasetId(const std::string& task, const std::string& run_dir) {
+  std::string name = fs::path(run_dir).filename().string();
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+  return "mbrl/" + task + "/" + name + "-v0";
+}
+
+DatasetInfo RunDatasetInfo(const RunConfig& cfg, const Env& env, const std::string& dir) {
+  const EnvSpec& spec = env.spec();
+  DatasetInfo info{spec.name, spec.obs_dim, spec.act_dim, spec.act_low, spec.act_high};
+  info.dataset_id = DatasetId(spec.name, dir);
+  info.algorithm = cfg.agent;
+  // the Gymnasium twin, when the run's task is exactly it (recover_environment)
+  const TaskTwin twin = FindTaskTwin(spec.name);
+  if (!twin.gymnasium_id.empty() && cfg.env.xml.empty() && !cfg.env.velocity_obs &&
+      cfg.env.action_repeat == 1)
+    info.env_spec = GymnasiumSpecJson(twin, spec.max_steps);
+  return info;
+}
+
+constexpr const char* kFromCheckpointHint =
+    "; nothing was changed (to continue from the checkpoint alone: mbrl train --resume <run> "
+    "--from-checkpoint)";
+
+// Rows in metrics.jsonl (0 when absent).
+int64_t MetricRows(const std::string& dir) {
+  std::ifstream in(dir + "/metrics.jsonl");
+  int64_t n = 0;
+  for (std::string line; std::getline(in, line);) n += !line.empty();
+  return n;
+}
+
+// A resume must find the dataset, the checkpoint and the metrics in agreement; anything else is
+// an error that changes nothing. Returns the checkpoint state (zero when there is none yet).
+CheckpointState CheckResume(const std::string& dir, int repeat) {
+  CheckpointState ck;
+  const bool has_ck = LoadCheckpoint(dir, nullptr, &ck);
+  const int64_t rows = MetricRows(dir);
+  const std::string data_dir = dir + "/dataset";
+  if (!Dataset::Exists(data_dir)) {
+    MBRL_CHECK(!has_ck && rows == 0, Dataset::MainFile(data_dir, ""), ": missing, but the run has ",
+               has_ck ? "a checkpoint at episode " + std::to_string(ck.episode) : std::string(),
+               has_ck && rows ? " and " : "", rows ? std::to_string(rows) + " metric rows" : "",
+               kFromCheckpointHint);
+    return ck;
+  }
+  int64_t episodes = 0, steps = 0;
+  DatasetInfo info;
+  try {
+    info = Dataset::ReadInfo(data_dir, &episodes, &steps);
+  } catch (const Error& e) {
+    throw Error(e.what() + std::string(kFromCheckpointHint));
+  }
+  const std::string file = Dataset::MainFile(data_dir, info.dataset_id);
+  episodes += info.first_episode;
+  steps += info.first_step;
+  MBRL_CHECK(episodes >= ck.episode, file, ": holds ", episodes,
+             " episodes but the checkpoint is at episode ", ck.episode, " (truncated?)",
+             kFromCheckpointHint);
+  MBRL_CHECK(episodes > ck.episode || steps * repeat == ck.env_step, file, ": holds ",
+             steps * repeat, " env steps but the checkpoint of the same episode is at ",
+             ck.env_step, " (not this run's checkpoint?)", kFromCheckpointHint);
+  MBRL_CHECK(rows <= episodes, dir, "/metrics.jsonl: ", rows, " rows but the dataset holds only ",
+             episodes, " episodes", kFromCheckpointHint);
+  return ck;
+}
+
+// --from-checkpoint: sets the unusable dataset and the metric rows after the checkpoint aside
+// (renamed, never deleted).
+void SetAsideForCheckpoint(const std::string& dir, const CheckpointState& ck) {
+  const std::string suffix = ".unused-" + Stamp();
+  if (fs::exists(dir + "/dataset")) fs::rename(dir + "/dataset", dir + "/dataset" + suffix);
+  for (const char* f : {"/metrics.csv", "/metrics.jsonl"})
+    if (fs::exists(dir + f)) fs::copy_file(dir + f, dir + f + suffix);
+  std::cerr << "mbrl: continuing " << dir << " from its checkpoint (episode " << ck.episode
+            << ", env step " << ck.env_step << "); the old dataset and metrics are kept as *"
+            << suffix << "\n";
+}
+
+// Episodes between a dropped metrics row and the dataset: rebuilt from the dataset.
+void RebuildMetricRows(const Dataset& dataset, int repeat, MetricsWriter* metrics) {
+  const int64_t first = dataset.first_episode();
+  if (metrics->rows() >= first + dataset.episodes()) return;
+  const DatasetInfo info = Dataset::ReadInfo(dataset.dir());
+  int64_t steps = dataset.first_step();
+  for (int64_t i = 0; i < dataset.episodes(); ++i) {
+    const Episode ep = Dataset::ReadEpisode(dataset.dir(), info, i);
+    steps += ep.steps();
+    if (first + i < metrics->rows()) continue;
+    Metrics row;
+    row.Set("env_step", static_cast<double>(steps * repeat));
+    row.Set("episode", static_cast<double>(first + i + 1));
+    row.Set("return", ep.rewards.sum().item<double>());
+    row.Set("length", static_cast<double>(ep.steps()));
+    metrics->Write(row);
+  }
+}
+
+// Mean return of `episodes` deterministic episodes with the evaluation seeds of `mbrl eval`.
+std::vector<double> EvalEpisodes(Env& env, Agent& agent, const RunConfig& cfg, int episodes,
+                                 uint64_t first, const std::function<void()>& on_frame = nullptr) {
+  std::vector<double> returns;
+  for (int i = 0; i < episodes && !g_stop; ++i) {
+    const uint64_t k = first + i;
+    const EpisodeResult r =
+        RunEpisode(env, agent, DeriveSeed(cfg.seed, kEvalEnvStream + k),
+                   DeriveSeed(cfg.seed, kEvalAgentStream + k), true, cfg.env.action_repeat,
+                   INT64_MAX, nullptr, 0, nullptr, nullptr, i + 1, on_frame);
+    if (!r.interrupted) returns.push_back(r.ret);
+  }
+  return returns;
+}
+
+constexpr uint64_t kFinalEvalSeeds = 1ULL << 39;  // mbrl eval plays the same episodes
+
+double Mean(const std::vector<double>& x) {
+  double m = 0;
+  for (double v : x) m += v / x.size();
+  return m;
+}
+
+// The final evaluation: the latest checkpoint's policy (what a resume or `mbrl eval` sees) over
+// cfg.final_eval_episodes episodes, into final_eval.json and TensorBoard. A second SIGINT/SIGTERM
+// skips it.
+void FinalEvaluation(const std::string& dir, const RunConfig& cfg, const std::string& reason,
+                     MetricsWriter* metrics) {
+  if (cfg.final_eval_episodes == 0) return;
+  auto env = MakeRunEnv(cfg);
+  auto agent = MakeAgent(cfg, *env, ResolveDevice(cfg.device));
+  CheckpointState ck;
+  if (!LoadCheckpoint(dir, agent.get(), &ck)) return;  // stopped before the first episode
+  const std::string path = dir + "/final_eval.json";
+  if (fs::exists(path)) {  // a resumed run that had already ended: nothing new to evaluate
+    const auto j = config::ParseJson(ReadFile(path), path);
+    if (j.value("env_step", int64_t(-1)) == ck.env_step && j.value("reason", "") == "end" &&
+        j.value("episodes", 0) == cfg.final_eval_episodes)
+      return;
+  }
+  g_stop = false;
+  std::cerr << "final evaluation: " << cfg.final_eval_episodes << " episodes at env step "
+            << ck.env_step << "\n";
+  const auto returns = EvalEpisodes(*env, *agent, cfg, cfg.final_eval_episodes, kFinalEvalSeeds);
+  if (g_stop) {
+    std::cerr << "final evaluation skipped (stopped)\n";
+    return;
+  }
+  const nlohmann::json j = {{"env_step", ck.env_step},    {"episode", ck.episode},
+                            {"episodes", returns.size()}, {"returns", returns},
+                            {"mean", Mean(returns)},      {"reason", reason}};
+  WriteFileAtomic(path, j.dump(2) + "\n");
+  metrics->Event({{"final_eval_return", Mean(returns)}}, ck.env_step);
+  std::cerr << "final evaluation at env step " << ck.env_step << ": mean return " << Mean(returns)
+            << " (" << path << ")\n";
+}
+
+// Evaluation after a training episode: every eval_every episodes or when the episode crossed a
+// multiple of eval_every_steps.
+bool EvalDue(const RunConfig& cfg, int64_t episode, int64_t step_before, int64_t step_after) {
+  if (cfg.eval_every > 0 && episode % cfg.eval_every == 0) return true;
+  return cfg.eval_every_steps > 0 &&
+         step_after / cfg.eval_every_steps > step_before / cfg.eval_every_steps;
 }
 
 }  // namespace
 
 bool Interrupted() { return g_stop; }
 
-std::string Train(const RunConfig& cfg, const config::Json& resolved,
-                  const std::string& resume_dir) {
+std::string Train(const RunConfig& cfg, const config::Json& resolved, const std::string& resume_dir,
+                  const TrainOptions& options) {
   const torch::Device device = ResolveDevice(cfg.device);
   SetThreads(cfg.threads.train.torch, cfg.threads.train.blas);
   TuneAllocator();
   torch::manual_seed(DeriveSeed(cfg.seed, 7));
   auto env = MakeRunEnv(cfg);
   const EnvSpec& spec = env->spec();
+  const int repeat = cfg.env.action_repeat;
 
   std::string dir = resume_dir;
+  CheckpointState ck;
   if (dir.empty()) {
     dir = NewRunDir(cfg);
   } else {
     MBRL_CHECK(fs::exists(dir + "/config.json"), dir, ": not a run directory (no config.json)");
+    if (options.from_checkpoint) {
+      MBRL_CHECK(LoadCheckpoint(dir, nullptr, &ck), CheckpointPath(dir),
+                 ": missing; --from-checkpoint needs a checkpoint");
+      SetAsideForCheckpoint(dir, ck);
+    } else {
+      ck = CheckResume(dir, repeat);
+    }
   }
   const std::string config_text = resolved.dump(2) + "\n";
   WriteFileAtomic(dir + "/config.json", config_text);
@@ -220,41 +402,27 @@ std::string Train(const RunConfig& cfg, const config::Json& resolved,
   auto agent = MakeAgent(cfg, *env, device);
   ReplayBuffer buffer(std::min(cfg.buffer_capacity, cfg.total_env_steps), spec.obs_dim,
                       spec.act_dim, device);
-  Dataset dataset(dir + "/dataset",
-                  {spec.name, spec.obs_dim, spec.act_dim, spec.act_low, spec.act_high});
+  DatasetInfo info = RunDatasetInfo(cfg, *env, dir);
+  if (options.from_checkpoint) {
+    info.first_episode = ck.episode;
+    info.first_step = ck.env_step / repeat;
+  }
+  Dataset dataset(dir + "/dataset", info);
 
   // resume: the dataset is the record of what happened; metrics and checkpoint follow it
-  int64_t episode = dataset.episodes();
-  int64_t env_step = 0;
-  CheckpointState ck;
+  int64_t episode = dataset.first_episode() + dataset.episodes();
+  int64_t env_step = (dataset.first_step() + dataset.steps()) * repeat;
   if (!resume_dir.empty()) {
     Dataset::LoadInto(dataset.dir(), &buffer);
-    LoadCheckpoint(dir, *agent, &ck);
-    // env steps include action repeats; the dataset holds agent steps
-    env_step = dataset.steps() * cfg.env.action_repeat;
+    LoadCheckpoint(dir, agent.get(), &ck);
   }
 
   std::vector<std::string> columns = {"env_step",  "episode",     "return",     "length",
                                       "wall_time", "steps_per_s", "eval_return"};
   for (const auto& k : agent->MetricNames()) columns.push_back(k);
   MetricsWriter metrics(dir, columns, resume_dir.empty() ? -1 : episode);
-  // rows lost between a dataset append and the metrics write are rebuilt from the dataset
-  if (metrics.rows() < episode) {
-    const DatasetInfo info = Dataset::ReadInfo(dataset.dir());
-    int64_t steps = 0;
-    for (int64_t i = 0; i < metrics.rows(); ++i)
-      steps += Dataset::ReadEpisode(dataset.dir(), info, i).steps();
-    for (int64_t i = metrics.rows(); i < episode; ++i) {
-      const Episode ep = Dataset::ReadEpisode(dataset.dir(), info, i);
-      steps += ep.steps();
-      Metrics row;
-      row.Set("env_step", static_cast<double>(steps * cfg.env.action_repeat));
-      row.Set("episode", static_cast<double>(i + 1));
-      row.Set("return", ep.rewards.sum().item<double>());
-      row.Set("length", static_cast<double>(ep.steps()));
-      metrics.Write(row);
-    }
-  }
+  RebuildMetricRows(dataset, repeat, &metrics);
+  if (options.on_start) options.on_start(dir);
 
   g_stop = false;
   SignalScope signals;
@@ -282,9 +450,10 @@ std::string Train(const RunConfig& cfg, const config::Json& resolved,
       const auto ep_t0 = std::chrono::steady_clock::now();
       EpisodeResult ep = RunEpisode(*env, *agent, DeriveSeed(cfg.seed, kTrainEnvStream + episode),
                                     DeriveSeed(cfg.seed, kTrainAgentStream + episode), false,
-                                    cfg.env.action_repeat, cfg.total_env_steps - env_step, &buffer,
-                                    env_step, &row, &progress, episode + 1);
+                                    repeat, cfg.total_env_steps - env_step, &buffer, env_step, &row,
+                                    &progress, episode + 1);
       if (ep.interrupted) break;  // the partial episode is dropped; the last checkpoint stands
+      const int64_t step_before = env_step;
       env_step += ep.env_steps;
       dataset.Append(ep.data);
       ++episode;
@@ -302,22 +471,18 @@ std::string Train(const RunConfig& cfg, const config::Json& resolved,
       row.Set("length", static_cast<double>(ep.data.steps()));
       row.Set("steps_per_s", ep_s > 0 ? ep.env_steps / ep_s : 0.0);
       std::string extra;
-      if (cfg.eval_every > 0 && episode % cfg.eval_every == 0) {
-        double sum = 0;
-        for (int i = 0; i < cfg.eval_episodes; ++i) {
-          const uint64_t k = static_cast<uint64_t>(episode) * 1000 + i;
-          sum += RunEpisode(*env, *agent, DeriveSeed(cfg.seed, kEvalEnvStream + k),
-                            DeriveSeed(cfg.seed, kEvalAgentStream + k), true, cfg.env.action_repeat,
-                            INT64_MAX, nullptr, env_step, nullptr, nullptr, episode)
-                     .ret;
+      if (EvalDue(cfg, episode, step_before, env_step)) {
+        const auto returns = EvalEpisodes(*env, *agent, cfg, cfg.eval_episodes,
+                                          static_cast<uint64_t>(episode) * 1000);
+        if (!returns.empty()) {
+          row.Set("eval_return", Mean(returns));
+          extra = "  eval " + std::to_string(Mean(returns));
         }
-        row.Set("eval_return", sum / cfg.eval_episodes);
-        extra = "  eval " + std::to_string(sum / cfg.eval_episodes);
       }
       row.Set("wall_time", wall());
       metrics.Write(row);
       progress.Episode(env_step, episode, ep.ret, extra);
-      if (episode % cfg.checkpoint_every == 0 || env_step >= cfg.total_env_steps) {
+      if (episode % cfg.checkpoint_every == 0 || env_step >= cfg.total_env_steps || g_stop) {
         SaveCheckpoint(dir, *agent, env_step, episode, wall(), config_text);
         checkpoint_episode = episode;
       }
@@ -325,6 +490,9 @@ std::string Train(const RunConfig& cfg, const config::Json& resolved,
   } catch (const NonFiniteError& e) {
     throw stop(e);
   }
+  const bool interrupted = g_stop;
+  FinalEvaluation(dir, cfg, interrupted ? "interrupted" : "end", &metrics);
+  g_stop = interrupted;
   return dir;
 }
 
@@ -337,7 +505,7 @@ std::unique_ptr<Agent> LoadRunAgent(const std::string& run_dir, RunConfig* cfg,
   *env = MakeRunEnv(*cfg);
   auto agent = MakeAgent(*cfg, **env, ResolveDevice(cfg->device));
   CheckpointState ck;
-  MBRL_CHECK(LoadCheckpoint(run_dir, *agent, &ck), run_dir,
+  MBRL_CHECK(LoadCheckpoint(run_dir, agent.get(), &ck), run_dir,
              ": no checkpoint yet (checkpoints/latest.pt); the run has not finished an episode");
   return agent;
 }
@@ -359,15 +527,7 @@ std::vector<double> Evaluate(const std::string& run_dir, int episodes, const Vid
     writer = VideoWriter::Open(video.path, video.width, video.height, fps);
     on_frame = [&] { writer->Add(renderer->Render()); };
   }
-  std::vector<double> returns;
-  for (int i = 0; i < episodes; ++i) {
-    const uint64_t k = (1ULL << 39) + i;  // apart from the training-time evaluation seeds
-    returns.push_back(RunEpisode(*env, *agent, DeriveSeed(cfg.seed, kEvalEnvStream + k),
-                                 DeriveSeed(cfg.seed, kEvalAgentStream + k), true,
-                                 cfg.env.action_repeat, INT64_MAX, nullptr, 0, nullptr, nullptr,
-                                 i + 1, on_frame)
-                          .ret);
-  }
+  const auto returns = EvalEpisodes(*env, *agent, cfg, episodes, kFinalEvalSeeds, on_frame);
   if (writer) writer->Close();
   return returns;
 }

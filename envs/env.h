@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,8 +15,8 @@ struct EnvSpec {
   int obs_dim = 0;
   int act_dim = 0;
   std::vector<float> act_low, act_high;  // [A]
-  double dt = 0;                          // seconds per Step (timestep * frame_skip)
-  int max_steps = 0;                      // truncation horizon
+  double dt = 0;                         // seconds per Step (timestep * frame_skip)
+  int max_steps = 0;                     // truncation horizon
 };
 
 struct StepResult {
@@ -51,9 +52,37 @@ struct EnvOptions {
   bool velocity_obs = false;
 };
 
+/// The reference a task reproduces, where one exists (docs/tasks.md).
+struct TaskTwin {
+  std::string gymnasium_id;                // e.g. "Hopper-v5"
+  std::string entry_point;                 // gymnasium.envs.mujoco.hopper_v5:HopperEnv
+  std::optional<double> reward_threshold;  // as Gymnasium registers it
+  std::string dm_control;                  // domain/task, e.g. "walker/walk"
+
+  static TaskTwin Gymnasium(std::string id, std::string entry_point,
+                            std::optional<double> reward_threshold) {
+    return {std::move(id), std::move(entry_point), reward_threshold, ""};
+  }
+  static TaskTwin DmControl(std::string domain_task) {
+    return {"", "", std::nullopt, std::move(domain_task)};
+  }
+};
+
+using TaskFactory = std::unique_ptr<Env> (*)(const EnvOptions&);
+
+/// Registers a task; a task's own file holds one static registrar per task:
+///   const TaskRegistrar kHopper("hopper", MakeHopper, TaskTwin::Gymnasium(...));
+struct TaskRegistrar {
+  TaskRegistrar(const std::string& name, TaskFactory factory, TaskTwin twin = {});
+};
+
 /// Registered task names, sorted.
 std::vector<std::string> EnvNames();
 /// Builds a task. Unknown names and unsupported options throw mbrl::Error.
 std::unique_ptr<Env> MakeEnv(const std::string& name, const EnvOptions& options = {});
+/// The task's twin (empty fields when it has none). Unknown names throw mbrl::Error.
+const TaskTwin& FindTaskTwin(const std::string& name);
+/// Gymnasium's EnvSpec.to_json() of the twin with `max_steps` (what Minari stores as env_spec).
+std::string GymnasiumSpecJson(const TaskTwin& twin, int max_steps);
 
 }  // namespace mbrl

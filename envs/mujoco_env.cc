@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "mbrl/core/check.h"
 
@@ -93,6 +94,29 @@ torch::Tensor MujocoEnv::Reset(uint64_t seed) {
   rng_.seed(seed);
   mj_resetData(m_, d_);
   ResetModel();
+  mj_forward(m_, d_);
+  steps_ = 0;
+  velocity_ = ForwardVelocity(d_->qpos[0]);
+  return MakeObs();
+}
+
+PhysicsState MujocoEnv::GetState() const {
+  const auto copy = [](const double* p, int n) { return std::vector<double>(p, p + n); };
+  return {copy(d_->qpos, m_->nq), copy(d_->qvel, m_->nv), copy(d_->act, m_->na),
+          copy(d_->qacc_warmstart, m_->nv), d_->time};
+}
+
+torch::Tensor MujocoEnv::SetState(const PhysicsState& st) {
+  const auto put = [&](const std::vector<double>& v, double* dst, int n, const char* what) {
+    MBRL_CHECK(static_cast<int>(v.size()) == n, spec_.name, ": state ", what, " has ", v.size(),
+               " values, expected ", n);
+    std::copy(v.begin(), v.end(), dst);
+  };
+  put(st.qpos, d_->qpos, m_->nq, "qpos");
+  put(st.qvel, d_->qvel, m_->nv, "qvel");
+  put(st.act, d_->act, m_->na, "act");
+  put(st.qacc_warmstart, d_->qacc_warmstart, m_->nv, "qacc_warmstart");
+  d_->time = st.time;
   mj_forward(m_, d_);
   steps_ = 0;
   velocity_ = ForwardVelocity(d_->qpos[0]);

@@ -14,6 +14,13 @@ namespace mbrl {
 /// The embedded MJCF text of `file` (e.g. "hopper.xml"), built from envs/*/*.xml.
 const std::map<std::string, std::string>& EmbeddedMjcf();
 
+/// The physics state of a MuJoCo task: what a recorded state replays from.
+struct PhysicsState {
+  std::vector<double> qpos, qvel, act;  // [nq], [nv], [na]
+  std::vector<double> qacc_warmstart;   // [nv]: the solver's warm start (matters in contact)
+  double time = 0;
+};
+
 class MujocoEnv : public Env {
  public:
   ~MujocoEnv() override;
@@ -27,6 +34,10 @@ class MujocoEnv : public Env {
   const mjModel* model() const { return m_; }
   mjData* data() const { return d_; }
   int frame_skip() const { return frame_skip_; }
+  PhysicsState GetState() const;
+  /// Sets the state (sizes checked), then mj_forward; the episode's step count restarts at 0.
+  /// Returns the observation [O] of the state.
+  torch::Tensor SetState(const PhysicsState& state);
   /// Number of MuJoCo warnings raised since the model was loaded (0 on a healthy task).
   int WarningCount() const;
 

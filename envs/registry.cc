@@ -1,56 +1,62 @@
-#include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "envs/env.h"
-#include "envs/tasks.h"
 #include "mbrl/core/check.h"
 
 namespace mbrl {
 namespace {
 
-using Factory = std::unique_ptr<Env> (*)(const EnvOptions&);
+struct Entry {
+  TaskFactory factory;
+  TaskTwin twin;
+};
 
-const std::map<std::string, Factory>& Table() {
-  static const std::map<std::string, Factory> table = {
-      {"cartpole_swingup", MakeCartpoleSwingup},
-      {"inverted_pendulum", MakeInvertedPendulum},
-      {"half_cheetah", MakeHalfCheetah},
-      {"hopper", MakeHopper},
-      {"inverted_double_pendulum", MakeInvertedDoublePendulum},
-      {"walker2d", MakeWalker2d},
-      {"ant", MakeAnt},
-      {"reacher", MakeReacher},
-      {"pusher", MakePusher},
-      {"swimmer", MakeSwimmer},
-      {"dmc_cartpole_swingup", MakeDmcCartpoleSwingup},
-      {"dmc_cartpole_balance", MakeDmcCartpoleBalance},
-      {"dmc_pendulum_swingup", MakeDmcPendulumSwingup},
-      {"dmc_cheetah_run", MakeDmcCheetahRun},
-      {"dmc_walker_walk", MakeDmcWalkerWalk},
-      {"dmc_reacher_easy", MakeDmcReacherEasy},
-      {"dmc_finger_spin", MakeDmcFingerSpin},
-      {"dmc_cup_catch", MakeDmcCupCatch},
-  };
+std::map<std::string, Entry>& Table() {
+  static std::map<std::string, Entry> table;  // filled by the tasks' static registrars
   return table;
 }
 
-}  // namespace
-
-std::vector<std::string> EnvNames() {
-  std::vector<std::string> names;
-  for (const auto& [name, f] : Table()) names.push_back(name);
-  return names;
-}
-
-std::unique_ptr<Env> MakeEnv(const std::string& name, const EnvOptions& options) {
+const Entry& Find(const std::string& name) {
   auto it = Table().find(name);
   if (it == Table().end()) {
     std::string all;
     for (const auto& n : EnvNames()) all += (all.empty() ? "" : ", ") + n;
     throw Error("env.name: unknown task '" + name + "' (known: " + all + ")");
   }
+  return it->second;
+}
+
+}  // namespace
+
+TaskRegistrar::TaskRegistrar(const std::string& name, TaskFactory factory, TaskTwin twin) {
+  const bool added = Table().emplace(name, Entry{factory, std::move(twin)}).second;
+  MBRL_CHECK(added, "task '", name, "' registered twice");
+}
+
+std::vector<std::string> EnvNames() {
+  std::vector<std::string> names;
+  for (const auto& [name, e] : Table()) names.push_back(name);
+  return names;
+}
+
+std::unique_ptr<Env> MakeEnv(const std::string& name, const EnvOptions& options) {
+  const Entry& e = Find(name);
   MBRL_CHECK(options.max_steps >= 0, "env.max_steps must be >= 0, got ", options.max_steps);
-  return it->second(options);
+  return e.factory(options);
+}
+
+const TaskTwin& FindTaskTwin(const std::string& name) { return Find(name).twin; }
+
+std::string GymnasiumSpecJson(const TaskTwin& twin, int max_steps) {
+  // the key order and separators of Python's json.dumps, as EnvSpec.to_json() writes them
+  const auto q = [](const std::string& s) { return nlohmann::json(s).dump(); };
+  return R"({"id": )" + q(twin.gymnasium_id) + R"(, "entry_point": )" + q(twin.entry_point) +
+         R"(, "reward_threshold": )" +
+         (twin.reward_threshold ? nlohmann::json(*twin.reward_threshold).dump() : "null") +
+         R"(, "nondeterministic": false, "max_episode_steps": )" + std::to_string(max_steps) +
+         R"(, "order_enforce": true, "disable_env_checker": false, "kwargs": {}, )"
+         R"("additional_wrappers": [], "vector_entry_point": null})";
 }
 
 }  // namespace mbrl

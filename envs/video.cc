@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <sstream>
 
 #include "mbrl/core/check.h"
@@ -271,6 +272,11 @@ bool FfmpegAvailable() {
 std::unique_ptr<VideoWriter> VideoWriter::Open(const std::string& path, int width, int height,
                                                double fps) {
   MBRL_CHECK(fps > 0, "video frame rate must be positive, got ", fps);
+  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  MBRL_CHECK(folder.empty() || std::filesystem::is_directory(folder), path, ": folder ",
+             folder.string(), " does not exist");
+  MBRL_CHECK(access(folder.empty() ? "." : folder.c_str(), W_OK) == 0, path, ": folder ",
+             folder.empty() ? std::string(".") : folder.string(), " is not writable");
   if (EndsWith(path, ".gif")) return std::make_unique<GifWriter>(path, width, height, fps);
   if (EndsWith(path, ".mp4")) {
     MBRL_CHECK(FfmpegAvailable(), path,

@@ -165,7 +165,7 @@ TEST(Dataset, RoundTripAppendAndReload) {
   ReplayBuffer b(100, 3, 2);
   EXPECT_EQ(Dataset::LoadInto(dir, &b), 16);
   EXPECT_EQ(b.size(), 16);
-  auto meta = std::ifstream(dir + "/metadata.json");
+  auto meta = std::ifstream(dir + "/data/metadata.json");
   std::string text((std::istreambuf_iterator<char>(meta)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("\"total_steps\": 16"), std::string::npos) << text;
 }

@@ -39,9 +39,12 @@ TEST(Run, DirectoryLayoutMetricsDatasetCheckpoint) {
   const std::string dir = Train({"runs_dir=" + runs, "seed=4", "total_env_steps=1000",
                                  "env.name=cartpole_swingup", "eval_every=2", "progress=false"});
   EXPECT_NE(dir.find("_random_cartpole_swingup_s4"), std::string::npos);
-  for (const char* f : {"config.json", "metrics.csv", "metrics.jsonl", "checkpoints/latest.pt",
-                        "dataset/metadata.json", "dataset/data/main_data.hdf5"})
-    EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+  const std::string data =
+      dir + "/dataset/mbrl/cartpole_swingup/" + fs::path(dir).filename().string() + "-v0/data/";
+  for (const std::string& f : {dir + "/config.json", dir + "/metrics.csv", dir + "/metrics.jsonl",
+                               dir + "/checkpoints/latest.pt", dir + "/final_eval.json",
+                               data + "metadata.json", data + "main_data.hdf5"})
+    EXPECT_TRUE(fs::exists(f)) << f;
   EXPECT_EQ(Column(dir, "episode"), (std::vector<double>{1, 2, 3, 4, 5}));
   EXPECT_EQ(Column(dir, "env_step"), (std::vector<double>{200, 400, 600, 800, 1000}));
   const auto rows = ReadMetricsJsonl(dir + "/metrics.jsonl");
@@ -109,6 +112,91 @@ TEST(Run, ResumeRepairsMetricsAfterAKillBetweenWrites) {
   EXPECT_NEAR(repaired.back(), full.back(), 1e-9);
 }
 
+// Files in `dir` whose name starts with `prefix`.
+int CountFiles(const std::string& dir, const std::string& prefix) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(dir))
+    n += e.path().filename().string().rfind(prefix, 0) == 0;
+  return n;
+}
+
+// --resume of a run whose dataset is missing, truncated or another run's: one line naming the
+// file, non-zero exit, nothing changed (metrics, checkpoint, TensorBoard files); --from-checkpoint
+// continues from the checkpoint and sets the unusable data aside
+TEST(Run, ResumeRefusesADatasetThatDoesNotMatchAndChangesNothing) {
+  const std::string bin = MBRL_BINARY;
+  const std::string runs = Runs("resume_refuses");
+  const std::string dir = Train(
+      {"runs_dir=" + runs, "total_env_steps=1000", "progress=false", "final_eval_episodes=1"});
+  const std::string other = Train({"runs_dir=" + runs + "_other", "total_env_steps=600",
+                                   "progress=false", "final_eval_episodes=1"});
+  const std::string data = dir + "/dataset", moved = dir + "/moved_away";
+  const std::string file = Dataset::MainFile(data, "");
+  const std::string metrics = FileText(dir + "/metrics.jsonl");
+  const std::string checkpoint = FileText(dir + "/checkpoints/latest.pt");
+  const int events = CountFiles(dir, "events.out.tfevents.");
+  const auto resume = [&](const std::string& want) {
+    auto r = Shell(bin + " train --resume " + dir + " total_env_steps=2000 progress=false");
+    EXPECT_NE(r.code, 0) << want;
+    EXPECT_NE(r.err.find(want), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--from-checkpoint"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(FileText(dir + "/metrics.jsonl"), metrics);
+    EXPECT_EQ(FileText(dir + "/checkpoints/latest.pt"), checkpoint);
+    EXPECT_EQ(CountFiles(dir, "events.out.tfevents."), events);
+  };
+  fs::rename(data, moved);  // missing
+  resume("main_data.hdf5: missing, but the run has a checkpoint at episode 5 and 5 metric rows");
+  fs::copy(moved, data, fs::copy_options::recursive);  // truncated
+  fs::resize_file(file, fs::file_size(file) / 2);
+  resume("main_data.hdf5");
+  fs::remove_all(data);  // another run's (3 episodes)
+  fs::copy(other + "/dataset", data, fs::copy_options::recursive);
+  resume("holds 3 episodes but the checkpoint is at episode 5");
+
+  // --from-checkpoint: the foreign dataset is kept aside, the run goes on from episode 5
+  auto r = Shell(bin + " train --resume " + dir +
+                 " --from-checkpoint total_env_steps=2000 progress=false final_eval_episodes=1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Column(dir, "episode"), (std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+  EXPECT_EQ(Column(dir, "env_step").back(), 2000);
+  EXPECT_EQ(CountFiles(dir, "dataset.unused-"), 1);
+  EXPECT_EQ(CountFiles(dir, "metrics.jsonl.unused-"), 1);
+  int64_t n = 0, steps = 0;
+  const DatasetInfo info = Dataset::ReadInfo(data, &n, &steps);
+  EXPECT_EQ(info.first_episode, 5);
+  EXPECT_EQ(info.first_step, 1000);
+  EXPECT_EQ(n, 5);
+  EXPECT_EQ(steps, 1000);
+  // and a plain resume of it later counts from there
+  r = Shell(bin + " train --resume " + dir + " total_env_steps=2400 progress=false");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Column(dir, "episode").back(), 12);
+  EXPECT_EQ(Column(dir, "env_step").back(), 2400);
+}
+
+// Every run evaluates its final policy when it ends (final_eval.json, the seeds `mbrl eval` plays),
+// and evaluations can be scheduled by env steps
+TEST(Run, FinalEvaluationAndEvaluationsEveryNSteps) {
+  const std::string bin = MBRL_BINARY;
+  const std::string dir =
+      Train({"runs_dir=" + Runs("final_eval"), "total_env_steps=2000", "progress=false",
+             "eval_every=0", "eval_every_steps=500", "eval_episodes=1", "final_eval_episodes=4"});
+  std::vector<double> eval_steps;
+  for (const auto& row : ReadMetricsJsonl(dir + "/metrics.jsonl"))
+    if (row.Find("eval_return")) eval_steps.push_back(*row.Find("env_step"));
+  // 200-step episodes: the ones ending past 500, 1000, 1500 and 2000 steps
+  EXPECT_EQ(eval_steps, (std::vector<double>{600, 1000, 1600, 2000}));
+  const auto j = config::Json::parse(FileText(dir + "/final_eval.json"));
+  EXPECT_EQ(j["env_step"], 2000);
+  EXPECT_EQ(j["episode"], 10);
+  EXPECT_EQ(j["episodes"], 4);
+  EXPECT_EQ(j["reason"], "end");
+  auto ev = Shell(bin + " eval " + dir + " --episodes 4");
+  ASSERT_EQ(ev.code, 0) << ev.err;
+  EXPECT_EQ(config::Json::parse(ev.out)["returns"], j["returns"]);
+}
+
 // the dataset a run writes opens in h5py (Debian's python3-h5py) with the Minari layout
 TEST(Run, DatasetReadsBackWithH5py) {
   if (Shell("/usr/bin/python3 -c 'import h5py'").code != 0) GTEST_SKIP() << "no h5py";
@@ -120,6 +208,44 @@ TEST(Run, DatasetReadsBackWithH5py) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("ok"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(" 1500"), std::string::npos) << r.out;
+}
+
+// PyPI's minari opens a run's dataset as written: minari.load_dataset by id, list, iterate,
+// sample, and recover_environment() giving the Gymnasium twin (none for dmc_* tasks)
+TEST(Run, MinariOpensTheDatasetAsWritten) {
+  const std::string py = VenvPython("venv-minari", "minari, gymnasium, mujoco",
+                                    "'minari[hdf5]>=0.5,<0.6' 'gymnasium[mujoco]>=1.0'", false);
+  if (py.empty()) GTEST_SKIP() << "minari not installable (offline?)";
+  for (const auto& [task, twin] :
+       {std::pair<std::string, std::string>{"inverted_pendulum", "InvertedPendulum-v5"},
+        {"dmc_cartpole_swingup", ""}}) {
+    const std::string dir =
+        Train({"runs_dir=" + Runs("minari_" + task), "env.name=" + task, "total_env_steps=1200",
+               "progress=false", "final_eval_episodes=0"});
+    const DatasetInfo info = Dataset::ReadInfo(dir + "/dataset");
+    EXPECT_EQ(info.dataset_id, "mbrl/" + task + "/" + fs::path(dir).filename().string() + "-v0");
+    config::Json want = {
+        {"id", info.dataset_id}, {"twin", twin}, {"episodes", config::Json::array()}};
+    int64_t n = 0;
+    Dataset::ReadInfo(dir + "/dataset", &n);
+    for (int64_t i = 0; i < n; ++i) {
+      const Episode ep = Dataset::ReadEpisode(dir + "/dataset", info, i);
+      const auto values = [](const torch::Tensor& t) {
+        auto c = t.contiguous();
+        return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+      };
+      want["episodes"].push_back({{"length", ep.steps()},
+                                  {"return", ep.rewards.sum().item<double>()},
+                                  {"obs0", values(ep.observations[0])},
+                                  {"last_action", values(ep.actions[-1])},
+                                  {"terminated", ep.terminations[-1].item<bool>()}});
+    }
+    std::ofstream(dir + "/expected.json") << want.dump();
+    auto r = Shell(py + " " MBRL_SOURCE_DIR "/tests/scripts/check_minari.py " + dir + "/dataset " +
+                   dir + "/expected.json");
+    EXPECT_EQ(r.code, 0) << task << ": " << r.err;
+    EXPECT_NE(r.out.find("ok " + std::to_string(n) + " 1200"), std::string::npos) << r.out;
+  }
 }
 
 TEST(Cli, TrainPrintConfigEvalEnvs) {
@@ -134,9 +260,21 @@ TEST(Cli, TrainPrintConfigEvalEnvs) {
   ASSERT_EQ(run.code, 0) << run.err;
   EXPECT_NE(run.err.find("episode 2"), std::string::npos) << run.err;  // progress lines
   const std::string dir = run.out.substr(run.out.find("run: ") + 5, run.out.find('\n') - 5);
+  EXPECT_EQ(run.out, "run: " + dir + "\ntensorboard --logdir " + runs + "\ndone: " + dir + "\n");
   auto ev = Shell(bin + " eval " + dir + " --episodes 2");
   ASSERT_EQ(ev.code, 0) << ev.err;
   EXPECT_EQ(config::Json::parse(ev.out)["returns"].size(), 2u);
+  // a video into a missing folder: one mbrl line before anything is rendered
+  for (const char* ext : {".mp4", ".gif"}) {
+    auto video = Shell(bin + " eval " + dir + " --video /nonexistent_folder/v" + ext);
+    EXPECT_NE(video.code, 0);
+    EXPECT_EQ(video.err, "mbrl: error: /nonexistent_folder/v" + std::string(ext) +
+                             ": folder /nonexistent_folder does not exist\n");
+  }
+  // the run directory is printed when the run starts: a run that fails at its first action has it
+  auto failed = Shell("MBRL_INJECT_NAN_AT_STEP=0 " + bin + " train " + cfg + " runs_dir=" + runs);
+  EXPECT_NE(failed.code, 0);
+  EXPECT_EQ(failed.out.rfind("run: " + runs + "/", 0), 0u) << failed.out;
 
   auto envs = Shell(bin + " envs");
   EXPECT_EQ(envs.code, 0);
@@ -156,6 +294,11 @@ TEST(Cli, BadInputGivesOneLineAndNonZeroExit) {
       {" eval . --episodes zero", "--episodes: expected a positive integer"},
       {" frobnicate", "unknown command"},
       {" train " + cfg + " --bogus", "unknown option"},
+      {" sweep " + cfg + " --seeds 0-x", "--seeds: expected e.g. 0-4"},
+      {" sweep " + cfg + " --parallel abc", "--parallel: expected a positive integer, got 'abc'"},
+      {" sweep " + cfg + " --cpus 0", "--cpus: expected a positive integer, got '0'"},
+      {" train " + cfg + " --from-checkpoint", "--from-checkpoint needs --resume"},
+      {" envs step no_such_task", "unknown task 'no_such_task'"},
   };
   for (const auto& [args, want] : cases) {
     auto r = Shell(bin + args);
@@ -209,32 +352,34 @@ TEST(Cli, NonFiniteActionStopsTheRunWithDataAndCheckpointIntact) {
 TEST(Cli, SigtermStopsAtACheckpointAndTheRunResumes) {
   const std::string bin = MBRL_BINARY;
   const std::string runs = Runs("sigterm");
-  // a long run, terminated after its first checkpoint
-  const std::string cmd = bin + " train " + MBRL_SOURCE_DIR +
-                          "/configs/random_cartpole.json env.name=half_cheetah "
-                          "total_env_steps=2000000 progress=false runs_dir=" +
-                          runs;
-  std::FILE* p = popen((cmd + " 2>/dev/null & echo $!").c_str(), "r");
-  char pid_text[32] = {};
-  ASSERT_TRUE(std::fgets(pid_text, sizeof(pid_text), p));
-  pclose(p);
-  const pid_t pid = std::stoi(pid_text);
+  // a run too long to finish, terminated once its first checkpoint exists
+  const pid_t pid =
+      Spawn({"train", MBRL_SOURCE_DIR "/configs/random_cartpole.json", "env.name=half_cheetah",
+             "total_env_steps=1000000000", "progress=false", "runs_dir=" + runs});
   std::string dir;
-  for (int i = 0; i < 600 && dir.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int code = -1;
+  while (dir.empty()) {
+    ASSERT_FALSE(WaitFor(pid, 20, &code)) << "the run exited before its first checkpoint";
     if (fs::exists(runs))
       for (const auto& e : fs::directory_iterator(runs))
         if (fs::exists(e.path() / "checkpoints/latest.pt")) dir = e.path();
   }
-  ASSERT_FALSE(dir.empty());
   kill(pid, SIGTERM);
-  for (int i = 0; i < 100 && kill(pid, 0) == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_NE(kill(pid, 0), 0) << "still running after SIGTERM";
+  ASSERT_TRUE(WaitFor(pid, -1, &code));
+  EXPECT_EQ(code, 130);  // interrupted
   int64_t n = 0, steps = 0;
   Dataset::ReadInfo(dir + "/dataset", &n, &steps);
   EXPECT_GE(n, 1);
   EXPECT_EQ(Column(dir, "episode").size(), static_cast<size_t>(n));
+  // the final evaluation ran on the checkpoint the run stopped at
+  const auto j = config::Json::parse(FileText(dir + "/final_eval.json"));
+  EXPECT_EQ(j["reason"], "interrupted");
+  EXPECT_EQ(j["episodes"], 10);
+  torch::serialize::InputArchive ar;
+  ar.load_from(dir + "/checkpoints/latest.pt");
+  torch::Tensor ck_step;
+  ar.read("env_step", ck_step);
+  EXPECT_EQ(j["env_step"], ck_step.item<int64_t>());
   auto r = Shell(bin + " train --resume " + dir +
                  " total_env_steps=" + std::to_string(steps + 2000) + " progress=false");
   ASSERT_EQ(r.code, 0) << r.err;

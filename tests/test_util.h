@@ -6,10 +6,12 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mbrl/logging/metrics_writer.h"
@@ -38,6 +40,44 @@ inline Cmd Shell(const std::string& cmd) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err};
 }
 
+// Starts `mbrl <args>` (stdout/stderr to /dev/null); returns its pid.
+inline pid_t Spawn(const std::vector<std::string>& args) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    static const std::string bin = MBRL_BINARY;
+    argv.push_back(const_cast<char*>(bin.c_str()));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    std::freopen("/dev/null", "w", stdout);
+    std::freopen("/dev/null", "w", stderr);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// Waits for `pid` up to `ms` milliseconds (forever if ms < 0); true if it exited, with its exit
+// code in *code (-1 when killed by a signal).
+inline bool WaitFor(pid_t pid, int ms, int* code) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  int status = 0;
+  while (ms < 0 || std::chrono::steady_clock::now() < end) {
+    if (waitpid(pid, &status, ms < 0 ? 0 : WNOHANG) == pid) {
+      *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return false;
+}
+
+// A file's bytes ("" when absent).
+inline std::string FileText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 // One metrics.jsonl column of a run directory.
 inline std::vector<double> Column(const std::string& dir, const std::string& key) {
   std::vector<double> v;
@@ -52,15 +92,22 @@ inline void WriteRaw(const torch::Tensor& t, const std::string& path) {
       .write(reinterpret_cast<const char*>(c.data_ptr<float>()), c.numel() * sizeof(float));
 }
 
-// Python with onnx + onnxruntime: a venv in the build folder (made on first use), or "" offline.
-inline std::string OnnxPython() {
-  const std::string venv = std::filesystem::path(MBRL_BINARY).parent_path().string() + "/venv";
+// Python of a venv in the build folder with `packages` from PyPI (made on first use; with
+// Debian's site packages if `system_site`), or "" when `imports` still fail (offline).
+inline std::string VenvPython(const std::string& name, const std::string& imports,
+                              const std::string& packages, bool system_site) {
+  const std::string venv = std::filesystem::path(MBRL_BINARY).parent_path().string() + "/" + name;
   const std::string py = venv + "/bin/python";
-  const std::string probe = py + " -c 'import onnx, onnxruntime' >/dev/null 2>&1";
+  const std::string probe = py + " -c 'import " + imports + "' >/dev/null 2>&1";
   if (Shell(probe).code == 0) return py;
-  Shell("/usr/bin/python3 -m venv --system-site-packages " + venv + " && timeout 600 " + venv +
-        "/bin/pip install -q onnx onnxruntime");
+  Shell("/usr/bin/python3 -m venv " + std::string(system_site ? "--system-site-packages " : "") +
+        venv + " && timeout 600 " + venv + "/bin/pip install -q " + packages);
   return Shell(probe).code == 0 ? py : "";
+}
+
+// Python with onnx + onnxruntime (beside Debian's torch), or "" offline.
+inline std::string OnnxPython() {
+  return VenvPython("venv", "onnx, onnxruntime", "onnx onnxruntime", true);
 }
 
 }  // namespace mbrl

@@ -10,7 +10,6 @@
 #include <cmath>
 
 #include "envs/mujoco_env.h"
-#include "envs/tasks.h"
 #include "mbrl/core/check.h"
 
 namespace mbrl {
@@ -70,8 +69,11 @@ class Ant : public MujocoEnv {
   double Force(int i) const { return std::clamp(data()->cfrc_ext[i], -kForceClip, kForceClip); }
 };
 
-}  // namespace
-
 std::unique_ptr<Env> MakeAnt(const EnvOptions& options) { return std::make_unique<Ant>(options); }
 
+const TaskRegistrar kAnt("ant", MakeAnt,
+                         TaskTwin::Gymnasium("Ant-v5", "gymnasium.envs.mujoco.ant_v5:AntEnv",
+                                             6000));
+
+}  // namespace
 }  // namespace mbrl

@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include "envs/mujoco_env.h"
-#include "envs/tasks.h"
 
 namespace mbrl {
 namespace {
@@ -41,18 +40,19 @@ class CartpoleSwingup : public MujocoEnv {
     float obs[4];
     Observe(obs);
     const float dx = obs[0] - static_cast<float>(kPoleLength) * std::sin(obs[1]);
-    const float dy = -static_cast<float>(kPoleLength) * std::cos(obs[1]) -
-                     static_cast<float>(kPoleLength);
+    const float dy =
+        -static_cast<float>(kPoleLength) * std::cos(obs[1]) - static_cast<float>(kPoleLength);
     const float l2 = static_cast<float>(kPoleLength * kPoleLength);
     *terminated = false;
     return std::exp(-(dx * dx + dy * dy) / l2) - 0.01f * act[0] * act[0];
   }
 };
 
-}  // namespace
-
 std::unique_ptr<Env> MakeCartpoleSwingup(const EnvOptions& options) {
   return std::make_unique<CartpoleSwingup>(options);
 }
 
+const TaskRegistrar kCartpoleSwingup("cartpole_swingup", MakeCartpoleSwingup);
+
+}  // namespace
 }  // namespace mbrl

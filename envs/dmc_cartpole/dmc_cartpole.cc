@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "envs/dmc_task.h"
-#include "envs/tasks.h"
 #include "envs/tolerance.h"
 #include "mbrl/core/check.h"
 
@@ -61,8 +60,6 @@ class DmcCartpole : public DmcTask {
   int pole_ = -1;
 };
 
-}  // namespace
-
 std::unique_ptr<Env> MakeDmcCartpoleSwingup(const EnvOptions& options) {
   return std::make_unique<DmcCartpole>("dmc_cartpole_swingup", true, options);
 }
@@ -70,4 +67,10 @@ std::unique_ptr<Env> MakeDmcCartpoleBalance(const EnvOptions& options) {
   return std::make_unique<DmcCartpole>("dmc_cartpole_balance", false, options);
 }
 
+const TaskRegistrar kDmcCartpoleSwingup("dmc_cartpole_swingup", MakeDmcCartpoleSwingup,
+                                        TaskTwin::DmControl("cartpole/swingup"));
+const TaskRegistrar kDmcCartpoleBalance("dmc_cartpole_balance", MakeDmcCartpoleBalance,
+                                        TaskTwin::DmControl("cartpole/balance"));
+
+}  // namespace
 }  // namespace mbrl

@@ -7,7 +7,6 @@
 #include <algorithm>
 
 #include "envs/dmc_task.h"
-#include "envs/tasks.h"
 #include "envs/tolerance.h"
 #include "mbrl/core/check.h"
 
@@ -53,10 +52,12 @@ class DmcCheetah : public DmcTask {
   int vel_adr_ = 0;
 };
 
-}  // namespace
-
 std::unique_ptr<Env> MakeDmcCheetahRun(const EnvOptions& options) {
   return std::make_unique<DmcCheetah>(options);
 }
 
+const TaskRegistrar kDmcCheetahRun("dmc_cheetah_run", MakeDmcCheetahRun,
+                                   TaskTwin::DmControl("cheetah/run"));
+
+}  // namespace
 }  // namespace mbrl

@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "envs/dmc_task.h"
-#include "envs/tasks.h"
 #include "mbrl/core/check.h"
 
 namespace mbrl {
@@ -68,10 +67,12 @@ class DmcCup : public DmcTask {
   double half_[2] = {0, 0}, offset_[2] = {0, 0};
 };
 
-}  // namespace
-
 std::unique_ptr<Env> MakeDmcCupCatch(const EnvOptions& options) {
   return std::make_unique<DmcCup>(options);
 }
 
+const TaskRegistrar kDmcCupCatch("dmc_cup_catch", MakeDmcCupCatch,
+                                 TaskTwin::DmControl("ball_in_cup/catch"));
+
+}  // namespace
 }  // namespace mbrl

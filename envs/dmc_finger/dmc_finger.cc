@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "envs/dmc_task.h"
-#include "envs/tasks.h"
 #include "envs/tolerance.h"
 #include "mbrl/core/check.h"
 
@@ -69,10 +68,12 @@ class DmcFinger : public DmcTask {
   int touch_[2] = {0, 0};
 };
 
-}  // namespace
-
 std::unique_ptr<Env> MakeDmcFingerSpin(const EnvOptions& options) {
   return std::make_unique<DmcFinger>(options);
 }
 
+const TaskRegistrar kDmcFingerSpin("dmc_finger_spin", MakeDmcFingerSpin,
+                                   TaskTwin::DmControl("finger/spin"));
+
+}  // namespace
 }  // namespace mbrl

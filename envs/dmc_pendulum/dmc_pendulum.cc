@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "envs/dmc_task.h"
-#include "envs/tasks.h"
 #include "envs/tolerance.h"
 #include "mbrl/core/check.h"
 
@@ -43,10 +42,12 @@ class DmcPendulum : public DmcTask {
   int pole_ = -1;
 };
 
-}  // namespace
-
 std::unique_ptr<Env> MakeDmcPendulumSwingup(const EnvOptions& options) {
   return std::make_unique<DmcPendulum>(options);
 }
 
+const TaskRegistrar kDmcPendulumSwingup("dmc_pendulum_swingup", MakeDmcPendulumSwingup,
+                                        TaskTwin::DmControl("pendulum/swingup"));
+
+}  // namespace
 }  // namespace mbrl

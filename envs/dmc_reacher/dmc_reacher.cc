@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "envs/dmc_task.h"
-#include "envs/tasks.h"
 #include "envs/tolerance.h"
 #include "mbrl/core/check.h"
 
@@ -62,10 +61,12 @@ class DmcReacher : public DmcTask {
   double radii_ = 0;
 };
 
-}  // namespace
-
 std::unique_ptr<Env> MakeDmcReacherEasy(const EnvOptions& options) {
   return std::make_unique<DmcReacher>(options);
 }
 
+const TaskRegistrar kDmcReacherEasy("dmc_reacher_easy", MakeDmcReacherEasy,
+                                    TaskTwin::DmControl("reacher/easy"));
+
+}  // namespace
 }  // namespace mbrl

@@ -8,7 +8,6 @@
 #include <cmath>
 
 #include "envs/dmc_task.h"
-#include "envs/tasks.h"
 #include "envs/tolerance.h"
 #include "mbrl/core/check.h"
 
@@ -67,10 +66,12 @@ class DmcWalker : public DmcTask {
   int vel_adr_ = 0, torso_ = -1;
 };
 
-}  // namespace
-
 std::unique_ptr<Env> MakeDmcWalkerWalk(const EnvOptions& options) {
   return std::make_unique<DmcWalker>(options);
 }
 
+const TaskRegistrar kDmcWalkerWalk("dmc_walker_walk", MakeDmcWalkerWalk,
+                                   TaskTwin::DmControl("walker/walk"));
+
+}  // namespace
 }  // namespace mbrl

@@ -2,7 +2,6 @@
 // terminates. The batched reward is exact with env.velocity_obs (obs[0] = dx/dt); on the plain
 // Gymnasium observation it uses qvel[0] at the end of the step (obs[8]), an approximation.
 #include "envs/mujoco_env.h"
-#include "envs/tasks.h"
 
 namespace mbrl {
 namespace {
@@ -40,10 +39,14 @@ class HalfCheetah : public MujocoEnv {
   }
 };
 
-}  // namespace
-
 std::unique_ptr<Env> MakeHalfCheetah(const EnvOptions& options) {
   return std::make_unique<HalfCheetah>(options);
 }
 
+const TaskRegistrar kHalfCheetah(
+    "half_cheetah", MakeHalfCheetah,
+    TaskTwin::Gymnasium("HalfCheetah-v5", "gymnasium.envs.mujoco.half_cheetah_v5:HalfCheetahEnv",
+                        4800));
+
+}  // namespace
 }  // namespace mbrl

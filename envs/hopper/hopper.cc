@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "envs/mujoco_env.h"
-#include "envs/tasks.h"
 
 namespace mbrl {
 namespace {
@@ -15,8 +14,7 @@ constexpr double kMinZ = 0.7, kMaxAngle = 0.2, kStateRange = 100.0;
 
 class Hopper : public MujocoEnv {
  public:
-  explicit Hopper(const EnvOptions& o)
-      : MujocoEnv("hopper", "hopper.xml", o, 4, 1000, 11, true) {}
+  explicit Hopper(const EnvOptions& o) : MujocoEnv("hopper", "hopper.xml", o, 4, 1000, 11, true) {}
 
   torch::Tensor Reward(const torch::Tensor&, const torch::Tensor& act,
                        const torch::Tensor& next_obs) const override {
@@ -37,7 +35,8 @@ class Hopper : public MujocoEnv {
   }
   void Observe(float* out) const override {
     for (int i = 1; i < 6; ++i) *out++ = static_cast<float>(data()->qpos[i]);
-    for (int i = 0; i < 6; ++i) *out++ = static_cast<float>(std::clamp(data()->qvel[i], -kClip, kClip));
+    for (int i = 0; i < 6; ++i)
+      *out++ = static_cast<float>(std::clamp(data()->qvel[i], -kClip, kClip));
   }
   double StepReward(const float* act, double x_before, bool* terminated) const override {
     const double* q = data()->qpos;
@@ -52,10 +51,13 @@ class Hopper : public MujocoEnv {
   }
 };
 
-}  // namespace
-
 std::unique_ptr<Env> MakeHopper(const EnvOptions& options) {
   return std::make_unique<Hopper>(options);
 }
 
+const TaskRegistrar kHopper("hopper", MakeHopper,
+                            TaskTwin::Gymnasium("Hopper-v5",
+                                                "gymnasium.envs.mujoco.hopper_v5:HopperEnv", 3800));
+
+}  // namespace
 }  // namespace mbrl

@@ -10,7 +10,6 @@
 #include <tuple>
 
 #include "envs/mujoco_env.h"
-#include "envs/tasks.h"
 #include "mbrl/core/check.h"
 
 namespace mbrl {
@@ -75,10 +74,15 @@ class InvertedDoublePendulum : public MujocoEnv {
   int tip_ = -1;
 };
 
-}  // namespace
-
 std::unique_ptr<Env> MakeInvertedDoublePendulum(const EnvOptions& options) {
   return std::make_unique<InvertedDoublePendulum>(options);
 }
 
+const TaskRegistrar kInvertedDoublePendulum(
+    "inverted_double_pendulum", MakeInvertedDoublePendulum,
+    TaskTwin::Gymnasium(
+        "InvertedDoublePendulum-v5",
+        "gymnasium.envs.mujoco.inverted_double_pendulum_v5:InvertedDoublePendulumEnv", 9100));
+
+}  // namespace
 }  // namespace mbrl

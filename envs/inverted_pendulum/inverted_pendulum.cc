@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include "envs/mujoco_env.h"
-#include "envs/tasks.h"
 
 namespace mbrl {
 namespace {
@@ -40,10 +39,14 @@ class InvertedPendulum : public MujocoEnv {
   }
 };
 
-}  // namespace
-
 std::unique_ptr<Env> MakeInvertedPendulum(const EnvOptions& options) {
   return std::make_unique<InvertedPendulum>(options);
 }
 
+const TaskRegistrar kInvertedPendulum(
+    "inverted_pendulum", MakeInvertedPendulum,
+    TaskTwin::Gymnasium("InvertedPendulum-v5",
+                        "gymnasium.envs.mujoco.inverted_pendulum_v5:InvertedPendulumEnv", 950));
+
+}  // namespace
 }  // namespace mbrl

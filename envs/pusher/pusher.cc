@@ -7,7 +7,6 @@
 #include <cmath>
 
 #include "envs/mujoco_env.h"
-#include "envs/tasks.h"
 #include "mbrl/core/check.h"
 
 namespace mbrl {
@@ -74,10 +73,13 @@ class Pusher : public MujocoEnv {
   int body_[3] = {-1, -1, -1};  // tips_arm, object, goal
 };
 
-}  // namespace
-
 std::unique_ptr<Env> MakePusher(const EnvOptions& options) {
   return std::make_unique<Pusher>(options);
 }
 
+const TaskRegistrar kPusher("pusher", MakePusher,
+                            TaskTwin::Gymnasium("Pusher-v5",
+                                                "gymnasium.envs.mujoco.pusher_v5:PusherEnv", 0));
+
+}  // namespace
 }  // namespace mbrl

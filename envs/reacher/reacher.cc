@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "envs/mujoco_env.h"
-#include "envs/tasks.h"
 #include "mbrl/core/check.h"
 
 namespace mbrl {
@@ -67,10 +66,14 @@ class Reacher : public MujocoEnv {
   int fingertip_ = -1, target_ = -1;
 };
 
-}  // namespace
-
 std::unique_ptr<Env> MakeReacher(const EnvOptions& options) {
   return std::make_unique<Reacher>(options);
 }
 
+const TaskRegistrar kReacher("reacher", MakeReacher,
+                             TaskTwin::Gymnasium("Reacher-v5",
+                                                 "gymnasium.envs.mujoco.reacher_v5:ReacherEnv",
+                                                 -3.75));
+
+}  // namespace
 }  // namespace mbrl

@@ -2,7 +2,6 @@
 // terminates. The batched reward is exact with env.velocity_obs (obs[0] = dx/dt); on the plain
 // Gymnasium observation it uses qvel[0] at the end of the step (obs[3]), an approximation.
 #include "envs/mujoco_env.h"
-#include "envs/tasks.h"
 
 namespace mbrl {
 namespace {
@@ -40,10 +39,14 @@ class Swimmer : public MujocoEnv {
   }
 };
 
-}  // namespace
-
 std::unique_ptr<Env> MakeSwimmer(const EnvOptions& options) {
   return std::make_unique<Swimmer>(options);
 }
 
+const TaskRegistrar kSwimmer("swimmer", MakeSwimmer,
+                             TaskTwin::Gymnasium("Swimmer-v5",
+                                                 "gymnasium.envs.mujoco.swimmer_v5:SwimmerEnv",
+                                                 360));
+
+}  // namespace
 }  // namespace mbrl

@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "envs/mujoco_env.h"
-#include "envs/tasks.h"
 
 namespace mbrl {
 namespace {
@@ -50,10 +49,14 @@ class Walker2d : public MujocoEnv {
   }
 };
 
-}  // namespace
-
 std::unique_ptr<Env> MakeWalker2d(const EnvOptions& options) {
   return std::make_unique<Walker2d>(options);
 }
 
+const TaskRegistrar kWalker2d("walker2d", MakeWalker2d,
+                              TaskTwin::Gymnasium("Walker2d-v5",
+                                                  "gymnasium.envs.mujoco.walker2d_v5:Walker2dEnv",
+                                                  std::nullopt));
+
+}  // namespace
 }  // namespace mbrl

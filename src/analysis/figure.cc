@@ -12,7 +12,7 @@
 namespace mbrl {
 namespace {
 
-#include "src/analysis/font_data.inc"
+#include "font_data.inc"
 
 std::string Num(double v) {
   char b[32];

@@ -12,6 +12,7 @@
 
 #include "agents/dreamer.h"
 #include "agents/run_config.h"
+#include "commands.h"
 #include "envs/env.h"
 #include "envs/mujoco_env.h"
 #include "mbrl/core/check.h"
@@ -22,7 +23,6 @@
 #include "mbrl/models/ensemble.h"
 #include "mbrl/models/rollout.h"
 #include "mbrl/planners/planner.h"
-#include "src/cli/commands.h"
 
 namespace mbrl {
 namespace {

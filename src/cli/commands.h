@@ -10,4 +10,7 @@ int Bench(const std::vector<std::string>& args);
 /// `mbrl sweep <config> --seeds 0-4 [--set k=v1,v2 ...] [--parallel N] [--slurm ...]`.
 int Sweep(const std::vector<std::string>& args);
 
+/// `mbrl envs step <task>`: steps from recorded states (JSON lines on stdin).
+int EnvStep(const std::string& task);
+
 }  // namespace mbrl

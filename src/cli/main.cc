@@ -13,10 +13,10 @@
 
 #include "agents/run_config.h"
 #include "agents/trainer.h"
+#include "commands.h"
 #include "envs/env.h"
 #include "mbrl/analysis/compare.h"
 #include "mbrl/core/check.h"
-#include "src/cli/commands.h"
 
 namespace mbrl {
 namespace {
@@ -27,6 +27,7 @@ constexpr const char* kUsage = R"(usage: mbrl <command> [args]
 commands:
   train <config.json> [key.path=value ...] [--print-config]   train a new run
   train --resume <run_dir> [key.path=value ...]                continue a stopped run
+        [--from-checkpoint]                    ...from its checkpoint alone (dataset unusable)
   eval <run_dir> [--episodes N]                                play the saved agent
        [--video out.gif|out.mp4 [--width W] [--height H]]     ...and render it (mp4: ffmpeg)
   export <run_dir> --format torchscript|onnx|native [--out F]  write the policy for deployment
@@ -36,6 +37,8 @@ commands:
         [--slurm [--partition P] [--time T] [--cpus C]] [--dry-run]
                                                                a grid of runs, local or Slurm
   envs                                                         list tasks
+  envs step <task>        JSON lines of {qpos, qvel, action[, act, qacc_warmstart, time]} on stdin
+                          -> {obs, next_obs, reward, terminated} (scripts/fidelity_check.py)
   bench env|planner|train|sac|rssm|export [--threads N] [--blas-threads N]
                                                                speed (JSON lines)
 )";
@@ -44,6 +47,7 @@ int TrainCommand(const std::vector<std::string>& args) {
   std::vector<std::string> files, overrides;
   std::string resume;
   bool print = false;
+  TrainOptions options;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--print-config") {
@@ -51,6 +55,8 @@ int TrainCommand(const std::vector<std::string>& args) {
     } else if (a == "--resume") {
       MBRL_CHECK(i + 1 < args.size(), "--resume needs a run directory");
       resume = args[++i];
+    } else if (a == "--from-checkpoint") {
+      options.from_checkpoint = true;
     } else if (a.rfind("--", 0) == 0) {
       throw Error("train: unknown option '" + a + "'");
     } else if (a.find('=') != std::string::npos) {
@@ -65,6 +71,7 @@ int TrainCommand(const std::vector<std::string>& args) {
     MBRL_CHECK(std::ifstream(files.back()).good(), resume,
                ": not a run directory (no config.json)");
   }
+  MBRL_CHECK(!options.from_checkpoint || !resume.empty(), "--from-checkpoint needs --resume <run>");
   MBRL_CHECK(!files.empty(), "train: missing config file\n", kUsage);
   config::Json resolved;
   const RunConfig cfg = LoadRunConfig(files, overrides, &resolved);
@@ -72,8 +79,11 @@ int TrainCommand(const std::vector<std::string>& args) {
     std::cout << resolved.dump(2) << std::endl;
     return 0;
   }
-  const std::string dir = mbrl::Train(cfg, resolved, resume);
-  std::cout << (Interrupted() ? "interrupted, resume with: mbrl train --resume " : "run: ") << dir
+  options.on_start = [&](const std::string& dir) {
+    std::cout << "run: " << dir << "\ntensorboard --logdir " << cfg.runs_dir << std::endl;
+  };
+  const std::string dir = mbrl::Train(cfg, resolved, resume, options);
+  std::cout << (Interrupted() ? "interrupted, resume with: mbrl train --resume " : "done: ") << dir
             << std::endl;
   return Interrupted() ? 130 : 0;
 }
@@ -196,7 +206,12 @@ int CompareCommand(const std::vector<std::string>& args) {
   return 0;
 }
 
-int Envs() {
+int Envs(const std::vector<std::string>& args) {
+  if (!args.empty()) {
+    MBRL_CHECK(args[0] == "step" && args.size() == 2,
+               "envs: expected 'envs' or 'envs step <task>'");
+    return EnvStep(args[1]);
+  }
   std::printf("%-26s %5s %5s %8s %8s  %s\n", "task", "obs", "act", "dt", "steps", "action bounds");
   for (const auto& name : EnvNames()) {
     auto env = MakeEnv(name);
@@ -226,7 +241,7 @@ int main(int argc, char** argv) {
     if (cmd == "export") return mbrl::ExportCommand(args);
     if (cmd == "sweep") return mbrl::Sweep(args);
     if (cmd == "compare") return mbrl::CompareCommand(args);
-    if (cmd == "envs") return mbrl::Envs();
+    if (cmd == "envs") return mbrl::Envs(args);
     if (cmd == "bench") return mbrl::Bench(args);
     std::fprintf(stderr, "mbrl: error: unknown command '%s' (see mbrl --help)\n", cmd.c_str());
     return 2;

@@ -15,8 +15,8 @@
 #include <thread>
 
 #include "agents/run_config.h"
+#include "commands.h"
 #include "mbrl/core/check.h"
-#include "src/cli/commands.h"
 
 namespace mbrl {
 namespace fs = std::filesystem;
@@ -46,6 +46,20 @@ std::vector<int64_t> ParseSeeds(const std::string& s) {
     }
   }
   return seeds;
+}
+
+// `flag`'s value as an integer >= 1, or a one-line error
+int Positive(const std::string& flag, const std::string& v) {
+  size_t used = 0;
+  int n = 0;
+  try {
+    n = std::stoi(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  MBRL_CHECK(used == v.size() && used > 0 && n >= 1, flag, ": expected a positive integer, got '",
+             v, "'");
+  return n;
 }
 
 std::string Quote(const std::string& s) {  // for POSIX shells
@@ -78,8 +92,7 @@ int Sweep(const std::vector<std::string>& args) {
                  "--set: expected key.path=v1,v2, got '", kv, "'");
       sets.push_back({kv.substr(0, eq), Split(kv.substr(eq + 1), ',')});
     } else if (a == "--parallel") {
-      parallel = std::stoi(value());
-      MBRL_CHECK(parallel >= 1, "--parallel must be >= 1");
+      parallel = Positive(a, value());
     } else if (a == "--out") {
       out = value();
     } else if (a == "--slurm") {
@@ -89,7 +102,7 @@ int Sweep(const std::vector<std::string>& args) {
     } else if (a == "--time") {
       time_limit = value();
     } else if (a == "--cpus") {
-      cores = std::stoi(value());
+      cores = Positive(a, value());
     } else if (a == "--dry-run") {
       dry_run = true;
     } else {

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
@@ -34,7 +35,32 @@ class H5 {
   herr_t (*close_)(hid_t);
 };
 
-std::string MainFile(const std::string& dir) { return dir + "/data/main_data.hdf5"; }
+constexpr const char* kFileName = "main_data.hdf5";
+
+// The dataset folder in `dir`: `dir` itself when it has data/main_data.hdf5, else the one
+// <dir>/<id>/ below it that has (a Minari root); "" when none.
+std::string FindDatasetFolder(const std::string& dir) {
+  if (fs::exists(fs::path(dir) / "data" / kFileName)) return dir;
+  std::error_code ec;
+  std::string found;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it.depth() > 4) it.disable_recursion_pending();
+    if (!it->is_directory() || it->path().filename() != "data" ||
+        !fs::exists(it->path() / kFileName))
+      continue;
+    MBRL_CHECK(found.empty(), dir, ": holds more than one dataset (", found, ", ",
+               it->path().parent_path().string(), ")");
+    found = it->path().parent_path().string();
+  }
+  return found;
+}
+
+std::string FindMainFile(const std::string& dir) {
+  const std::string folder = FindDatasetFolder(dir);
+  MBRL_CHECK(!folder.empty(), dir, "/data/", kFileName, ": dataset file not found");
+  return folder + "/data/" + kFileName;
+}
 
 // Limits on what a file may declare, checked before anything is allocated: space dims, steps per
 // episode and episodes (their product fits int64), and bytes per episode array.
@@ -172,8 +198,19 @@ H5 OpenFile(const std::string& file, unsigned mode) {
 
 }  // namespace
 
+bool Dataset::Exists(const std::string& dir) { return !FindDatasetFolder(dir).empty(); }
+
+std::string Dataset::MainFile(const std::string& dir, const std::string& id) {
+  const std::string folder = FindDatasetFolder(dir);
+  if (!folder.empty()) return folder + "/data/" + kFileName;
+  return dir + (id.empty() ? "" : "/" + id) + "/data/" + kFileName;
+}
+
 Dataset::Dataset(std::string dir, DatasetInfo info)
-    : dir_(std::move(dir)), file_(MainFile(dir_)), info_(std::move(info)) {
+    : dir_(std::move(dir)),
+      file_(MainFile(dir_, info.dataset_id)),
+      meta_(fs::path(file_).parent_path().string() + "/metadata.json"),
+      info_(std::move(info)) {
   Quiet();
   if (fs::exists(file_)) {
     const DatasetInfo have = ReadInfo(dir_, &episodes_, &steps_);
@@ -182,10 +219,13 @@ Dataset::Dataset(std::string dir, DatasetInfo info)
                file_, ": dataset is for ", have.env_id, " (obs ", have.obs_dim, ", act ",
                have.act_dim, "), not ", info_.env_id, " (obs ", info_.obs_dim, ", act ",
                info_.act_dim, ")");
+    info_.first_episode = have.first_episode;
+    info_.first_step = have.first_step;
+    info_.dataset_id = have.dataset_id.empty() ? info_.dataset_id : have.dataset_id;
   } else {
     // created under a temporary name and renamed when complete: a kill during creation leaves
     // no file, never a half-made one the resumed run could not open
-    fs::create_directories(dir_ + "/data");
+    fs::create_directories(fs::path(file_).parent_path());
     const std::string tmp = file_ + ".tmp";
     {
       H5 fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
@@ -193,6 +233,7 @@ Dataset::Dataset(std::string dir, DatasetInfo info)
       H5 f(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), H5Fclose);
       MBRL_CHECK(f.ok(), file_, ": cannot create dataset file");
       WriteStringAttr(f, "env_id", info_.env_id);
+      if (!info_.dataset_id.empty()) WriteStringAttr(f, "dataset_id", info_.dataset_id);
       const int64_t dims[2] = {info_.obs_dim, info_.act_dim};
       WriteAttr(f, "obs_dim", H5T_NATIVE_INT64, &dims[0], 1);
       WriteAttr(f, "act_dim", H5T_NATIVE_INT64, &dims[1], 1);
@@ -202,6 +243,10 @@ Dataset::Dataset(std::string dir, DatasetInfo info)
                 true);
       WriteAttr(f, "total_episodes", H5T_NATIVE_INT64, &episodes_, 1);
       WriteAttr(f, "total_steps", H5T_NATIVE_INT64, &steps_, 1);
+      if (info_.first_episode > 0 || info_.first_step > 0) {
+        WriteAttr(f, "first_episode", H5T_NATIVE_INT64, &info_.first_episode, 1);
+        WriteAttr(f, "first_step", H5T_NATIVE_INT64, &info_.first_step, 1);
+      }
       MBRL_CHECK(H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0, file_, ": flush failed");
     }
     std::error_code ec;
@@ -238,6 +283,7 @@ void Dataset::Append(const Episode& ep) {
              cpu(ep.terminations.reshape({t}), torch::kBool));
   WriteArray(file_, g, "truncations", bool_type, bool_type,
              cpu(ep.truncations.reshape({t}), torch::kBool));
+  H5 infos(H5Gcreate2(g, "infos", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
   WriteAttr(g, "id", H5T_NATIVE_INT64, &episodes_, 1);
   WriteAttr(g, "total_steps", H5T_NATIVE_INT64, &t, 1);
   WriteAttr(g, "seed", H5T_NATIVE_UINT64, &ep.seed, 1);
@@ -250,33 +296,54 @@ void Dataset::Append(const Episode& ep) {
   WriteMetadata();
 }
 
+// A Gymnasium Box space as Minari stores it: a JSON text inside metadata.json, with Python's
+// Infinity for unbounded entries.
+std::string BoxJson(int dim, const std::vector<float>* low, const std::vector<float>* high) {
+  const auto list = [dim](const std::vector<float>* v, const char* inf) {
+    std::string s = "[";
+    for (int i = 0; i < dim; ++i) {
+      s += i ? ", " : "";
+      s += v ? nlohmann::json(static_cast<double>((*v)[i])).dump() : std::string(inf);
+    }
+    return s + "]";
+  };
+  return R"({"type": "Box", "dtype": "float32", "shape": [)" + std::to_string(dim) +
+         R"(], "low": )" + list(low, "-Infinity") + R"(, "high": )" + list(high, "Infinity") + "}";
+}
+
 void Dataset::WriteMetadata() const {
-  nlohmann::json box_act = {{"type", "Box"},
-                            {"dtype", "float32"},
-                            {"shape", {info_.act_dim}},
-                            {"low", info_.act_low},
-                            {"high", info_.act_high}};
-  nlohmann::json box_obs = {{"type", "Box"},
-                            {"dtype", "float32"},
-                            {"shape", {info_.obs_dim}},
-                            {"low", "-inf"},
-                            {"high", "inf"}};
-  nlohmann::json meta = {{"dataset_id", fs::path(dir_).filename().string()},
-                         {"env_id", info_.env_id},
-                         {"total_episodes", episodes_},
-                         {"total_steps", steps_},
-                         {"observation_space", box_obs},
-                         {"action_space", box_act},
-                         {"data_path", "data/main_data.hdf5"},
-                         {"format", "mbrl-minari-v1"}};
-  WriteFileAtomic(dir_ + "/metadata.json", meta.dump(2) + "\n");
+  const std::string id =
+      info_.dataset_id.empty() ? fs::path(dir_).filename().string() + "-v0" : info_.dataset_id;
+  std::error_code ec;
+  const auto bytes = fs::file_size(file_, ec);
+  nlohmann::json meta = {
+      {"dataset_id", id},
+      {"minari_version", "0.5.0"},
+      {"data_format", "hdf5"},
+      {"total_episodes", episodes_},
+      {"total_steps", steps_},
+      {"observation_space", BoxJson(info_.obs_dim, nullptr, nullptr)},
+      {"action_space", BoxJson(info_.act_dim, &info_.act_low, &info_.act_high)},
+      {"dataset_size", ec ? 0.0 : std::round(bytes / 1e5) / 10},  // MB, as Minari rounds it
+      {"jpeg_encoding", false},
+      {"algorithm_name", info_.algorithm},
+      {"author", {"mbrl"}},
+      {"description", "recorded by mbrl from the task " + info_.env_id},
+      {"mbrl_env", info_.env_id},
+      {"mbrl_format", "mbrl-minari-v2"}};
+  if (!info_.env_spec.empty()) {
+    meta["env_spec"] = info_.env_spec;
+    meta["eval_env_spec"] = info_.env_spec;
+  }
+  WriteFileAtomic(meta_, meta.dump(2) + "\n");
 }
 
 DatasetInfo Dataset::ReadInfo(const std::string& dir, int64_t* episodes, int64_t* steps) {
-  const std::string file = MainFile(dir);
+  const std::string file = FindMainFile(dir);
   H5 f = OpenFile(file, H5F_ACC_RDONLY);
   DatasetInfo info;
   info.env_id = ReadStringAttr(file, f, "env_id");
+  if (H5Aexists(f, "dataset_id") > 0) info.dataset_id = ReadStringAttr(file, f, "dataset_id");
   const int64_t obs_dim = ReadIntAttr(file, f, "obs_dim"),
                 act_dim = ReadIntAttr(file, f, "act_dim");
   MBRL_CHECK(obs_dim > 0 && obs_dim <= kMaxDim && act_dim > 0 && act_dim <= kMaxDim, file,
@@ -289,6 +356,11 @@ DatasetInfo Dataset::ReadInfo(const std::string& dir, int64_t* episodes, int64_t
                  static_cast<int>(info.act_low.size()) == info.act_dim &&
                  static_cast<int>(info.act_high.size()) == info.act_dim,
              file, ": inconsistent space attributes");
+  for (auto [name, v] : {std::pair{"first_episode", &info.first_episode},
+                         std::pair{"first_step", &info.first_step}}) {
+    if (H5Aexists(f, name) > 0) *v = ReadIntAttr(file, f, name);
+    MBRL_CHECK(*v >= 0 && *v <= kMaxEpisodes * kMaxSteps / 2, file, ": ", name, " out of range");
+  }
   const int64_t n = ReadIntAttr(file, f, "total_episodes");
   MBRL_CHECK(n >= 0 && n <= kMaxEpisodes, file, ": total_episodes ", n, " out of range");
   int64_t total = 0;
@@ -307,7 +379,7 @@ DatasetInfo Dataset::ReadInfo(const std::string& dir, int64_t* episodes, int64_t
 }
 
 Episode Dataset::ReadEpisode(const std::string& dir, const DatasetInfo& info, int64_t index) {
-  const std::string file = MainFile(dir);
+  const std::string file = FindMainFile(dir);
   H5 f = OpenFile(file, H5F_ACC_RDONLY);
   const std::string name = "episode_" + std::to_string(index);
   const std::string where = file + ":" + name;
@@ -329,8 +401,8 @@ Episode Dataset::ReadEpisode(const std::string& dir, const DatasetInfo& info, in
 int64_t Dataset::LoadInto(const std::string& dir, ReplayBuffer* buffer) {
   int64_t episodes = 0, steps = 0;
   const DatasetInfo info = ReadInfo(dir, &episodes, &steps);
-  MBRL_CHECK(info.obs_dim == buffer->obs_dim() && info.act_dim == buffer->act_dim(), MainFile(dir),
-             ": dataset dims obs ", info.obs_dim, " act ", info.act_dim,
+  MBRL_CHECK(info.obs_dim == buffer->obs_dim() && info.act_dim == buffer->act_dim(),
+             FindMainFile(dir), ": dataset dims obs ", info.obs_dim, " act ", info.act_dim,
              " do not match the task's obs ", buffer->obs_dim(), " act ", buffer->act_dim());
   for (int64_t i = 0; i < episodes; ++i) {
     const Episode ep = ReadEpisode(dir, info, i);

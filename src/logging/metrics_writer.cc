@@ -7,9 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "mbrl/core/check.h"
 #include "mbrl/core/runtime.h"
@@ -126,11 +125,16 @@ void MetricsWriter::Write(const Metrics& row) {
   for (const auto& kv : row.items())
     if (kv.first != "env_step") scalars.push_back(kv);
   const double* step = row.Find("env_step");
-  events_->Scalars(scalars, step ? static_cast<int64_t>(*step) : rows_,
-                   std::chrono::duration<double>(
-                       std::chrono::system_clock::now().time_since_epoch()).count());
-  events_->Flush();
+  Event(scalars, step ? static_cast<int64_t>(*step) : rows_);
   ++rows_;
+}
+
+void MetricsWriter::Event(const std::vector<std::pair<std::string, double>>& scalars,
+                          int64_t step) {
+  events_->Scalars(
+      scalars, step,
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  events_->Flush();
 }
 
 std::vector<Metrics> ReadMetricsJsonl(const std::string& path) {

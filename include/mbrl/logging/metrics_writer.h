@@ -24,6 +24,8 @@ class MetricsWriter {
 
   /// Appends `row`; in TensorBoard every key but env_step is a scalar at step env_step.
   void Write(const Metrics& row);
+  /// Scalars outside the per-episode rows (e.g. the final evaluation), in TensorBoard only.
+  void Event(const std::vector<std::pair<std::string, double>>& scalars, int64_t step);
   /// Rows already in the files (after the resume cut).
   int64_t rows() const { return rows_; }
 

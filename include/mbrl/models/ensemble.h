@@ -39,6 +39,14 @@ struct EnsembleConfig {
   bool learned_reward = false;       // predict the reward as an extra output
   std::vector<int> angle_dims;       // observation dims fed to the network as (sin, cos)
 
+  /// Cross-field checks; `key` is the section's path (e.g. pets.model), `src` the config file.
+  void Validate(const std::string& src, const std::string& key) const {
+    MBRL_CHECK(elites <= members, src, ": ", key, ".elites (", elites, ") must be <= ", key,
+               ".members (", members, ")");
+    MBRL_CHECK(weight_decay.size() == 1 || weight_decay.size() == size_t(layers) + 1, src, ": ",
+               key, ".weight_decay: expected 1 value or one per layer (", key,
+               ".layers + 1 = ", layers + 1, "), got ", weight_decay.size());
+  }
   template <class V>
   void Visit(V& v) {
     v("members", members, config::AtLeast(1));

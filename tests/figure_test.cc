@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -119,6 +120,71 @@ TEST(Figure, SvgHasTheShapesAndEscapesText) {
             std::string::npos)
       << svg;
   EXPECT_NE(svg.find("text-anchor='middle'>a&lt;b &amp; c</text>"), std::string::npos) << svg;
+}
+
+TEST(Figure, NiceTicksAreRound) {
+  using V = std::vector<double>;
+  EXPECT_EQ(NiceTicks(0, 98765), (V{0, 20000, 40000, 60000, 80000, 100000}));
+  EXPECT_EQ(NiceTicks(-130, 1020, 7), (V{-250, 0, 250, 500, 750, 1000, 1250}));
+  EXPECT_EQ(NiceTicks(-130, 1020, 8), (V{-200, 0, 200, 400, 600, 800, 1000, 1200}));
+  EXPECT_EQ(NiceTicks(0, 1000, 5), (V{0, 250, 500, 750, 1000}));
+  EXPECT_EQ(NiceTicks(0, 40000, 7), (V{0, 10000, 20000, 30000, 40000}));
+  EXPECT_EQ(NiceTicks(0, 1.5e6, 4), (V{0, 500000, 1000000, 1500000}));
+  EXPECT_EQ(NiceTicks(1020, -130, 8), NiceTicks(-130, 1020, 8));
+  EXPECT_EQ(NiceTicks(7, 7), (V{6, 6.5, 7, 7.5, 8}));  // one value: a range around it
+  EXPECT_EQ(NiceTicks(0, 0), (V{-1, -0.5, 0, 0.5, 1}));
+  const V small = NiceTicks(0.013, 0.087, 5);  // steps below 1: 0.025
+  ASSERT_EQ(small.size(), 5u);
+  for (size_t i = 0; i < small.size(); ++i) EXPECT_DOUBLE_EQ(small[i], 0.025 * i);
+  // any range: at most max_ticks ticks covering it, the step 1, 2, 2.5 or 5 x 10^k
+  for (auto [lo, hi] : {std::pair{-3.7, 12.1}, {0.0, 3517.0}, {158.0, 161.0}, {-1e7, 2.3e7}}) {
+    const V t = NiceTicks(lo, hi, 6);
+    ASSERT_GE(t.size(), 2u);
+    EXPECT_LE(t.size(), 6u);
+    EXPECT_LE(t.front(), lo);
+    EXPECT_GE(t.back(), hi);
+    const double step = t[1] - t[0], mantissa = step / std::pow(10, std::floor(std::log10(step)));
+    EXPECT_TRUE(std::set<double>({1, 2, 2.5, 5}).count(std::round(mantissa * 10) / 10)) << step;
+  }
+  EXPECT_THROW(NiceTicks(0, NAN), Error);
+}
+
+TEST(Figure, TickLabelsAreCompact) {
+  using S = std::vector<std::string>;
+  EXPECT_EQ(TickLabels({0, 20000, 40000, 60000, 80000, 100000}),
+            (S{"0", "20k", "40k", "60k", "80k", "100k"}));
+  EXPECT_EQ(TickLabels({0, 2500, 5000, 7500, 10000}), (S{"0", "2.5k", "5k", "7.5k", "10k"}));
+  EXPECT_EQ(TickLabels({0, 500000, 1000000, 1500000}), (S{"0", "0.5M", "1M", "1.5M"}));
+  EXPECT_EQ(TickLabels({-250, 0, 250, 500, 750, 1000, 1250}),
+            (S{"-250", "0", "250", "500", "750", "1000", "1250"}));
+  EXPECT_EQ(TickLabels(NiceTicks(0.013, 0.087, 5)), (S{"0", "0.025", "0.05", "0.075", "0.1"}));
+  EXPECT_EQ(TickLabels({-1, -0.5, 0, 0.5, 1}), (S{"-1", "-0.5", "0", "0.5", "1"}));
+}
+
+TEST(Figure, VerticalTextReadsBottomToTop) {
+  Figure fig(40, 80);
+  fig.VerticalText(20, 40, "ab");  // 14 px of text centred on y = 40, glyphs left of x = 23
+  EXPECT_NE(ToSvg(fig).find("text-anchor='middle' transform='rotate(-90 20.0 40.0)'>ab</text>"),
+            std::string::npos)
+      << ToSvg(fig);
+  const auto rgb = Rasterize(fig);
+  int x0 = 40, x1 = 0, y0 = 80, y1 = 0;
+  for (int y = 0; y < 80; ++y)
+    for (int x = 0; x < 40; ++x)
+      if (Pixel(rgb, 40, x, y)[0] < 128)
+        x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
+  EXPECT_GE(x0, 9);  // ascent 11 px left of the baseline, descent 3 px right of it
+  EXPECT_LE(x1, 22);
+  EXPECT_GE(y0, 33);
+  EXPECT_LE(y1, 46);
+  EXPECT_GT(y1 - y0, x1 - x0);  // taller than wide: "ab" runs up
+  // 'a' (bottom half) has no ascender, 'b' (top half) has one: ink further left in the top half
+  int left_top = 40, left_bottom = 40;
+  for (int y = 33; y < 47; ++y)
+    for (int x = 0; x < 40; ++x)
+      if (Pixel(rgb, 40, x, y)[0] < 128)
+        (y < 40 ? left_top : left_bottom) = std::min(y < 40 ? left_top : left_bottom, x);
+  EXPECT_LT(left_top, left_bottom);
 }
 
 // mbrl compare on two synthetic groups: each SVG has a PNG of the same size that is not blank,

@@ -20,21 +20,6 @@ std::string Num(double v) {
   return b;
 }
 
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '&')
-      out += "&amp;";
-    else if (c == '<')
-      out += "&lt;";
-    else if (c == '>')
-      out += "&gt;";
-    else
-      out += c;
-  }
-  return out;
-}
-
 struct Rgb {
   double r, g, b;
 };
@@ -91,30 +76,22 @@ class Canvas {
       }
   }
 
-  void Glyphs(double x, double y, const std::string& text, char anchor) {
-    std::string ascii;  // UTF-8 dashes become '-', other non-ASCII '?'
-    for (size_t i = 0; i < text.size(); ++i) {
-      const auto c = static_cast<unsigned char>(text[i]);
-      if (c < 0x80) {
-        ascii += c >= 32 && c < 127 ? static_cast<char>(c) : '?';
-      } else if (c >= 0xC0) {
-        ascii += text.compare(i, 3, "\xE2\x80\x94") == 0 || text.compare(i, 3, "\xE2\x80\x93") == 0
-                     ? '-'
-                     : '?';
-      }
-    }
+  // text in the bitmap font, turned 90 degrees counter-clockwise about (x, y) if `vertical`
+  void Glyphs(double x, double y, const std::string& text, char anchor, bool vertical) {
+    const std::string ascii = Ascii(text);
     const int w = static_cast<int>(ascii.size()) * kGlyphW;
-    int left = static_cast<int>(std::lround(x));
-    if (anchor == 'm') left -= w / 2;
-    if (anchor == 'e') left -= w;
-    const int top = static_cast<int>(std::lround(y)) - kGlyphAscent;
+    const int shift = anchor == 'm' ? w / 2 : anchor == 'e' ? w : 0;
+    const int ox = static_cast<int>(std::lround(x)), oy = static_cast<int>(std::lround(y));
     for (size_t k = 0; k < ascii.size(); ++k) {
       const char* const* glyph = kGlyphs[ascii[k] - 32];
       for (int gy = 0; gy < kGlyphH; ++gy)
         for (int gx = 0; gx < kGlyphW; ++gx) {
           const char h = glyph[gy][gx];
           const int v = h <= '9' ? h - '0' : h - 'A' + 10;
-          const int px = left + static_cast<int>(k) * kGlyphW + gx, py = top + gy;
+          // pixel offsets along the baseline and down from it
+          const int along = static_cast<int>(k) * kGlyphW + gx - shift, down = gy - kGlyphAscent;
+          const int px = vertical ? ox + down : ox + along;
+          const int py = vertical ? oy - along - 1 : oy + down;
           if (v > 0 && px >= 0 && px < w_ && py >= 0 && py < h_) Cover(px, py, v / 15.0, false);
         }
     }
@@ -136,6 +113,22 @@ class Canvas {
   std::vector<uint8_t> Take() { return std::move(rgb_); }
 
  private:
+  // UTF-8 dashes become '-', other non-ASCII '?'
+  static std::string Ascii(const std::string& text) {
+    std::string ascii;
+    for (size_t i = 0; i < text.size(); ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c < 0x80) {
+        ascii += c >= 32 && c < 127 ? static_cast<char>(c) : '?';
+      } else if (c >= 0xC0) {
+        ascii += text.compare(i, 3, "\xE2\x80\x94") == 0 || text.compare(i, 3, "\xE2\x80\x93") == 0
+                     ? '-'
+                     : '?';
+      }
+    }
+    return ascii;
+  }
+
   static int Clip(double v, int n) { return static_cast<int>(std::clamp(v, 0.0, double(n))); }
 
   void Cover(int x, int y, double a, bool add) {
@@ -206,6 +199,69 @@ void Figure::Text(double x, double y, const std::string& text, char anchor,
   shapes.push_back(std::move(s));
 }
 
+void Figure::VerticalText(double x, double y, const std::string& text, char anchor) {
+  Text(x, y, text, anchor);
+  shapes.back().vertical = true;
+}
+
+std::vector<double> NiceTicks(double lo, double hi, int max_ticks) {
+  MBRL_CHECK(std::isfinite(lo) && std::isfinite(hi) && max_ticks >= 2, "NiceTicks(", lo, ", ", hi,
+             ", ", max_ticks, "): need finite bounds and max_ticks >= 2");
+  if (hi < lo) std::swap(lo, hi);
+  if (hi == lo) {  // one value: a range around it
+    const double d = lo == 0 ? 1 : std::abs(lo) / 10;
+    lo -= d, hi += d;
+  }
+  constexpr double kTol = 1e-9;  // lo or hi a rounding error off a multiple of the step
+  for (int e = static_cast<int>(std::floor(std::log10((hi - lo) / max_ticks))) - 1;; ++e)
+    for (double m : {1.0, 2.0, 2.5, 5.0}) {
+      const double p = std::pow(10.0, std::abs(e)), step = e >= 0 ? m * p : m / p;
+      const double first = std::floor(lo / step + kTol), last = std::ceil(hi / step - kTol);
+      if (last - first + 1 > max_ticks) continue;
+      std::vector<double> ticks;
+      for (double k = first; k <= last; ++k) ticks.push_back(e >= 0 ? k * m * p : k * m / p);
+      return ticks;
+    }
+}
+
+std::vector<std::string> TickLabels(const std::vector<double>& ticks) {
+  double top = 0;
+  for (double t : ticks) top = std::max(top, std::abs(t));
+  const double unit = top >= 1e6 ? 1e6 : top >= 1e4 ? 1e3 : 1;
+  const char* suffix = top >= 1e6 ? "M" : top >= 1e4 ? "k" : "";
+  const double step = ticks.size() > 1 ? std::abs(ticks[1] - ticks[0]) / unit : 1;
+  int digits = 0;  // decimals that show the step exactly
+  while (digits < 6 &&
+         std::abs(step * std::pow(10, digits) - std::round(step * std::pow(10, digits))) > 1e-6)
+    ++digits;
+  std::vector<std::string> labels;
+  for (double t : ticks) {
+    char b[64];
+    std::snprintf(b, sizeof(b), "%.*f", digits, t / unit);
+    std::string s = b;
+    if (s.find('.') != std::string::npos) s.erase(s.find_last_not_of('0') + 1);  // 2.50 -> 2.5
+    if (s.back() == '.') s.pop_back();
+    if (s == "-0") s = "0";
+    labels.push_back(s == "0" ? s : s + suffix);
+  }
+  return labels;
+}
+
+std::string EscapeXml(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '&')
+      out += "&amp;";
+    else if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else
+      out += c;
+  }
+  return out;
+}
+
 std::string ToSvg(const Figure& fig) {
   std::ostringstream o;
   o << "<svg xmlns='http://www.w3.org/2000/svg' width='" << fig.width << "' height='" << fig.height
@@ -231,8 +287,11 @@ std::string ToSvg(const Figure& fig) {
               : s.anchor == 'e' ? " text-anchor='end'"
                                 : "")
           << (s.color != "#000" ? " fill='" + s.color + "'" : "")
-          << (s.size != 12 ? " font-size='" + Num(s.size) + "'" : "") << ">" << Escape(s.text)
-          << "</text>\n";
+          << (s.size != 12 ? " font-size='" + Num(s.size) + "'" : "")
+          << (s.vertical ? " transform='rotate(-90 " + Num(s.points[0][0]) + " " +
+                               Num(s.points[0][1]) + ")'"
+                         : "")
+          << ">" << EscapeXml(s.text) << "</text>\n";
         break;
     }
   }
@@ -245,7 +304,8 @@ std::vector<uint8_t> Rasterize(const Figure& fig) {
   for (const auto& s : fig.shapes) {
     if (s.kind == Figure::Shape::kPolyline) c.Stroke(s.points, s.width);
     if (s.kind == Figure::Shape::kPolygon) c.Fill(s.points);
-    if (s.kind == Figure::Shape::kText) c.Glyphs(s.points[0][0], s.points[0][1], s.text, s.anchor);
+    if (s.kind == Figure::Shape::kText)
+      c.Glyphs(s.points[0][0], s.points[0][1], s.text, s.anchor, s.vertical);
     c.Paint(ParseColor(s.color), s.opacity);
   }
   return c.Take();

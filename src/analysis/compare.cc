@@ -42,88 +42,251 @@ std::string Fmt(double v, int digits = 1) {
 
 std::string Name(const Group& g) { return g.agent + (g.label.empty() ? "" : " [" + g.label + "]"); }
 
+// "(n=5)", or "(n=2, no CI)" below kMinCiSeeds seeds
+std::string SeedsNote(size_t n) {
+  return "(n=" + std::to_string(n) + (n < kMinCiSeeds ? ", no CI)" : ")");
+}
+
 const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
                          "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+const char* kGrid = "#e6e6e6";
+constexpr double kCharW = 7;  // glyph width of the PNG font
 
-// Learning curves of the groups of one task: mean over seeds with a 95 % bootstrap band.
+// `text` cut to `width` pixels of PNG font, "..." marking the cut
+std::string Fit(const std::string& text, double width) {
+  const size_t n = static_cast<size_t>(width / kCharW);
+  if (text.size() <= n || n < 3) return text;
+  size_t cut = n - 3;
+  while (cut > 0 && (text[cut] & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+  return text.substr(0, cut) + "...";
+}
+
+using Aggregate = std::function<double(const std::vector<double>&)>;
+
+// 95 % bootstrap CI over seeds; NaNs with fewer than kMinCiSeeds scores
+Interval SeedCi(const std::vector<double>& v, const Aggregate& aggregate) {
+  if (v.size() < kMinCiSeeds) return {kNaN, kNaN};
+  return StratifiedBootstrapCi({v}, aggregate);
+}
+
+// the scores of the group's runs at `step` (runs without one left out)
+std::vector<double> ScoresAt(const Group& g, int64_t step) {
+  std::vector<double> v;
+  for (const auto& r : g.runs)
+    if (double x = ScoreAt(r, step); !std::isnan(x)) v.push_back(x);
+  return v;
+}
+
+// widens [*lo, *hi] to hold v (NaN ignored)
+void Extend(double v, double* lo, double* hi) {
+  if (!std::isnan(v)) *lo = std::min(*lo, v), *hi = std::max(*hi, v);
+}
+
+// A value axis drawn from pixel p0 to p1: NiceTicks over [lo, hi]; it ends at the outer ticks or
+// `margin` x (hi - lo) beyond the data, whichever is nearer (no tick-wide empty strips).
+struct Axis {
+  Axis(double lo, double hi, int max_ticks, double margin, double p0, double p1) : p0(p0), p1(p1) {
+    const std::vector<double> t = NiceTicks(lo, hi, max_ticks);
+    const double pad = margin * (hi > lo ? hi - lo : t.back() - t.front());
+    from = std::max(t.front(), lo - pad);
+    to = std::min(t.back(), hi + pad);
+    for (double v : t)
+      if (v >= from && v <= to) ticks.push_back(v);
+  }
+  double operator()(double v) const { return p0 + (p1 - p0) * (v - from) / (to - from); }
+  std::vector<double> ticks;
+  double from, to, p0, p1;
+};
+
+// the axis along pixel row y with grid lines up to row `top`, tick labels and `label` below
+void DrawXAxis(Figure* fig, const Axis& x, double top, double y, const std::string& label) {
+  const auto labels = TickLabels(x.ticks);
+  for (size_t i = 0; i < x.ticks.size(); ++i) {
+    const double px = x(x.ticks[i]);
+    fig->Line(px, top, px, y, kGrid);
+    fig->Line(px, y, px, y + 4, "#000");
+    fig->Text(px, y + 17, labels[i], 'm');
+  }
+  fig->Line(x.p0, y, x.p1, y, "#000");
+  fig->Text((x.p0 + x.p1) / 2, y + 34, label, 'm');
+}
+
+// the axis along pixel column x with grid lines up to column `right`, tick labels and a
+// vertical `label` to the left
+void DrawYAxis(Figure* fig, const Axis& y, double x, double right, const std::string& label) {
+  const auto labels = TickLabels(y.ticks);
+  size_t widest = 0;
+  for (size_t i = 0; i < y.ticks.size(); ++i) {
+    const double py = y(y.ticks[i]);
+    fig->Line(x, py, right, py, kGrid);
+    fig->Line(x - 4, py, x, py, "#000");
+    fig->Text(x - 7, py + 4, labels[i], 'e');
+    widest = std::max(widest, labels[i].size());
+  }
+  fig->Line(x, y.p0, x, y.p1, "#000");
+  fig->VerticalText(x - 16 - kCharW * widest, (y.p0 + y.p1) / 2, label);
+}
+
+// One group's learning curve: mean over seeds per grid step, CI bounds NaN where n < 3.
+struct Curve {
+  std::vector<double> mean, lo, hi;
+};
+
+Curve CurveOf(const Group& g, const std::vector<int64_t>& grid) {
+  Curve c;
+  for (int64_t s : grid) {
+    const std::vector<double> v = ScoresAt(g, s);
+    const Interval ci = SeedCi(v, Mean);
+    c.mean.push_back(Mean(v));
+    c.lo.push_back(ci.lo);
+    c.hi.push_back(ci.hi);
+  }
+  return c;
+}
+
+// the CI band: one polygon per stretch of grid steps that have a CI
+void DrawBand(Figure* fig, const Curve& c, const std::vector<double>& xs, const Axis& y,
+              const char* color) {
+  std::vector<Figure::Point> top, bottom;
+  auto flush = [&] {
+    if (!top.empty()) {
+      top.insert(top.end(), bottom.rbegin(), bottom.rend());
+      fig->Polygon(top, color, 0.2);
+    }
+    top.clear(), bottom.clear();
+  };
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (std::isnan(c.lo[i])) {
+      flush();
+      continue;
+    }
+    top.push_back({xs[i], y(c.hi[i])});
+    bottom.push_back({xs[i], y(c.lo[i])});
+  }
+  flush();
+}
+
+// Learning curves of the groups of one task: mean over seeds with a 95 % bootstrap band (n >= 3)
+// and a legend below the plot.
 Figure CurveFigure(const std::string& task, const std::vector<const Group*>& groups,
                    const std::vector<int64_t>& grid) {
-  const double W = 640, H = 400, L = 60, R = 20, T = 30, B = 45;
-  struct Line {
-    std::vector<double> mean, lo, hi;
-  };
-  std::vector<Line> lines;
-  double ymin = INFINITY, ymax = -INFINITY;
+  constexpr double W = 640, L = 72, R = 20, T = 30, B = 330, kRow = 16;
+  std::vector<Curve> curves;
+  double lo = INFINITY, hi = -INFINITY;
   for (const Group* g : groups) {
-    Line line;
-    for (int64_t s : grid) {
-      std::vector<double> v;
-      for (const auto& r : g->runs)
-        if (double x = ScoreAt(r, s); !std::isnan(x)) v.push_back(x);
-      const Interval ci = v.empty() ? Interval{kNaN, kNaN} : StratifiedBootstrapCi({v}, Mean);
-      line.mean.push_back(v.empty() ? kNaN : Mean(v));
-      line.lo.push_back(ci.lo);
-      line.hi.push_back(ci.hi);
-      if (!v.empty()) ymin = std::min(ymin, ci.lo), ymax = std::max(ymax, ci.hi);
-    }
-    lines.push_back(line);
+    curves.push_back(CurveOf(*g, grid));
+    for (const auto* v : {&curves.back().mean, &curves.back().lo, &curves.back().hi})
+      for (double x : *v) Extend(x, &lo, &hi);
   }
-  if (!(ymax > ymin)) ymin = 0, ymax = 1;
-  const double xmax = static_cast<double>(std::max<int64_t>(1, grid.back()));
-  auto X = [&](double s) { return L + (W - L - R) * s / xmax; };
-  auto Y = [&](double y) { return H - B - (H - T - B) * (y - ymin) / (ymax - ymin); };
-  Figure fig(W, H);
+  if (lo > hi) lo = 0, hi = 1;
+  const Axis x(0, static_cast<double>(std::max<int64_t>(1, grid.back())), 7, 0, L, W - R);
+  const Axis y(lo, hi, 8, 0.04, B, T);
+  Figure fig(W, B + 44 + kRow * groups.size());
   fig.Text(W / 2, 18, task, 'm', "#000", 14);
-  fig.Line(L, H - B, W - R, H - B, "#000");
-  fig.Line(L, T, L, H - B, "#000");
-  for (int i = 0; i <= 4; ++i) {
-    const double y = ymin + (ymax - ymin) * i / 4, s = xmax * i / 4;
-    fig.Text(L - 5, Y(y) + 4, Fmt(y, 0), 'e');
-    fig.Text(X(s), H - B + 16, Fmt(s, 0), 'm');
-  }
-  fig.Text((L + W - R) / 2, H - 8, "env steps", 'm');
-  for (size_t k = 0; k < lines.size(); ++k) {
+  DrawXAxis(&fig, x, T, B, "env steps");
+  DrawYAxis(&fig, y, L, W - R, "return");
+  std::vector<double> xs;
+  for (int64_t s : grid) xs.push_back(x(static_cast<double>(s)));
+  for (size_t k = 0; k < curves.size(); ++k) {
     const char* c = kColors[k % 8];
-    std::vector<Figure::Point> band, bottom, path;
-    for (size_t i = 0; i < grid.size(); ++i) {
-      if (std::isnan(lines[k].mean[i])) continue;
-      const double x = X(static_cast<double>(grid[i]));
-      band.push_back({x, Y(lines[k].hi[i])});
-      bottom.insert(bottom.begin(), {x, Y(lines[k].lo[i])});
-      path.push_back({x, Y(lines[k].mean[i])});
-    }
-    band.insert(band.end(), bottom.begin(), bottom.end());
-    fig.Polygon(band, c, 0.2);
+    DrawBand(&fig, curves[k], xs, y, c);
+    std::vector<Figure::Point> path;
+    for (size_t i = 0; i < xs.size(); ++i)
+      if (!std::isnan(curves[k].mean[i])) path.push_back({xs[i], y(curves[k].mean[i])});
     fig.Polyline(path, c, 2);
-    fig.Text(L + 10, T + 14 * (k + 1),
-             Name(*groups[k]) + " (" + std::to_string(groups[k]->runs.size()) + " seeds)", 's', c);
+    const double ly = B + 52 + kRow * k;  // legend row baseline
+    fig.Line(L, ly - 4, L + 24, ly - 4, c, 2);
+    fig.Text(L + 30, ly,
+             Fit(Name(*groups[k]) + " " + SeedsNote(groups[k]->runs.size()), W - L - 30));
   }
   return fig;
 }
 
-// Final scores of the groups of one task: a bar per group (mean) with its 95 % CI as a whisker.
-Figure BarsFigure(const std::string& task, const std::vector<std::string>& names,
-                  const std::vector<double>& mean, const std::vector<Interval>& ci) {
-  const double W = 640, row = 28, L = 260, R = 60, T = 30, H = T + row * names.size() + 30;
-  double lo = 0, hi = 0;
-  for (size_t i = 0; i < names.size(); ++i)
-    for (double v : {mean[i], ci[i].lo, ci[i].hi})
-      if (!std::isnan(v)) lo = std::min(lo, v), hi = std::max(hi, v);
-  if (!(hi > lo)) hi = lo + 1;
-  auto X = [&](double v) { return L + (W - L - R) * (v - lo) / (hi - lo); };
-  Figure fig(W, H);
-  fig.Text(W / 2, 18, task + ": final score (mean, 95 % CI)", 'm', "#000", 14);
-  for (size_t i = 0; i < names.size(); ++i) {
-    const double y = T + row * i;
-    fig.Text(L - 8, y + 17, names[i], 'e');
-    if (std::isnan(mean[i])) continue;
-    fig.Rect(std::min(X(0), X(mean[i])), y + 4, std::abs(X(mean[i]) - X(0)), row - 8,
-             kColors[i % 8], 0.7);
-    fig.Line(X(ci[i].lo), y + row / 2, X(ci[i].hi), y + row / 2, "#000", 2);
-    fig.Text(X(std::max(mean[i], ci[i].hi)) + 4, y + 17, Fmt(mean[i]));
+// One group's final scores (one per run that has one) and their statistics.
+struct GroupStats {
+  std::vector<double> scores;
+  int64_t step_lo = 0, step_hi = 0;  // range of the env steps of the final scores
+  std::string sources;               // "final eval", or e.g. "final eval (2), last eval (1)"
+  double mean = kNaN, iqm = kNaN;
+  Interval mean_ci{kNaN, kNaN}, iqm_ci{kNaN, kNaN};
+  double wall = 0, rate = 0;  // mean wall-clock seconds and env steps per second
+};
+
+GroupStats StatsOf(const Group& g) {
+  int64_t common = INT64_MAX;  // the last step all runs without a final evaluation have a score at
+  for (const auto& r : g.runs)
+    if (!r.has_final) common = std::min(common, r.steps.empty() ? 0 : r.steps.back());
+  GroupStats s;
+  std::map<std::string, int> count;  // alphabetical = final eval, last eval, training returns
+  for (const auto& r : g.runs) {
+    s.wall += r.wall_time / g.runs.size();
+    if (r.wall_time > 0 && !r.steps.empty()) s.rate += r.steps.back() / r.wall_time / g.runs.size();
+    const FinalScore f = FinalOf(r, common);
+    if (std::isnan(f.score)) continue;
+    s.step_lo = s.scores.empty() ? f.step : std::min(s.step_lo, f.step);
+    s.step_hi = std::max(s.step_hi, f.step);
+    s.scores.push_back(f.score);
+    ++count[f.source];
   }
-  fig.Line(X(0), T, X(0), H - 30, "#808080");
+  for (const auto& [source, n] : count)
+    s.sources += (s.sources.empty() ? "" : ", ") + source +
+                 (count.size() > 1 ? " (" + std::to_string(n) + ")" : "");
+  s.mean = Mean(s.scores);
+  s.iqm = Iqm(s.scores);
+  s.mean_ci = SeedCi(s.scores, Mean);
+  s.iqm_ci = SeedCi(s.scores, Iqm);
+  return s;
+}
+
+std::string StepRange(const GroupStats& s) {
+  if (s.scores.empty()) return "—";
+  return std::to_string(s.step_lo) +
+         (s.step_hi > s.step_lo ? "–" + std::to_string(s.step_hi) : std::string());
+}
+
+// "20.0 [15.2, 24.8]"; "7.0 [n<3]" without a CI
+std::string WithCi(double v, const Interval& ci) {
+  if (std::isnan(v)) return "—";
+  return Fmt(v) + (std::isnan(ci.lo) ? " [n<3]" : " [" + Fmt(ci.lo) + ", " + Fmt(ci.hi) + "]");
+}
+
+struct Bar {
+  std::string name;
+  double mean;
+  Interval ci;
+};
+
+// Final scores of the groups of one task: a bar per group (mean) with its 95 % CI as a whisker
+// (n >= 3), the group's name above it.
+Figure BarsFigure(const std::string& task, const std::vector<Bar>& bars) {
+  constexpr double W = 640, L = 20, R = 70, T = 34, kRow = 36;
+  const double B = T + kRow * bars.size() + 6;
+  double lo = 0, hi = 0;
+  for (const Bar& b : bars)
+    for (double v : {b.mean, b.ci.lo, b.ci.hi}) Extend(v, &lo, &hi);
+  const Axis x(lo, hi, 7, 1, L, W - R);
+  Figure fig(W, B + 42);
+  fig.Text(W / 2, 18, task + ": final return (mean over seeds, 95 % CI)", 'm', "#000", 14);
+  DrawXAxis(&fig, x, T, B, "final return");
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const Bar& b = bars[i];
+    const double y = T + kRow * i;
+    fig.Text(L, y + 13, Fit(b.name, W - L));
+    if (std::isnan(b.mean)) continue;
+    fig.Rect(std::min(x(0), x(b.mean)), y + 17, std::abs(x(b.mean) - x(0)), 14, kColors[i % 8],
+             0.7);
+    if (!std::isnan(b.ci.lo)) fig.Line(x(b.ci.lo), y + 24, x(b.ci.hi), y + 24, "#000", 2);
+    const double right = std::max({0.0, b.mean, std::isnan(b.ci.hi) ? b.mean : b.ci.hi});
+    fig.Text(x(right) + 4, y + 28, Fmt(b.mean));  // right of the bar and its whisker
+  }
+  fig.Line(x(0), T, x(0), B, "#808080");
   return fig;
+}
+
+Bar BarOf(const Group& g, const GroupStats& s) {
+  std::string name = Name(g) + " " + SeedsNote(g.runs.size());
+  if (!s.scores.empty()) name += ": " + s.sources + " at " + StepRange(s) + " env steps";
+  return {name, s.mean, s.mean_ci};
 }
 
 void WriteFile(const std::string& path, const std::string& text) {
@@ -140,8 +303,175 @@ std::string WritePlot(const std::string& out_dir, const std::string& name, const
   return svg;
 }
 
-std::string PngLink(const std::string& name) {
-  return "<p><a href='" + name + ".png'>" + name + ".png</a></p>\n";
+struct Table {
+  std::vector<std::string> head;
+  std::string align;  // 'l' or 'r' per column
+  std::vector<std::vector<std::string>> rows;
+};
+
+struct RunItem {
+  std::string name, dir, note;
+};
+
+// One document written as Markdown and as HTML by the same calls, so both have the same text,
+// tables and run lists.
+class Doc {
+ public:
+  void Heading(const std::string& text, int level) {
+    md_ << std::string(level, '#') << " " << text << "\n\n";
+    html_ << "<h" << level << ">" << EscapeXml(text) << "</h" << level << ">\n";
+  }
+  void Para(const std::string& text) {
+    md_ << text << "\n\n";
+    html_ << "<p>" << EscapeXml(text) << "</p>\n";
+  }
+  void Add(const Table& t) {
+    MdRow(t.head);
+    md_ << "|";
+    for (char a : t.align) md_ << (a == 'r' ? "---:|" : "---|");
+    md_ << "\n";
+    html_ << "<table>\n";
+    HtmlRow("th", t.head, t.align);
+    for (const auto& row : t.rows) MdRow(row), HtmlRow("td", row, t.align);
+    md_ << "\n";
+    html_ << "</table>\n";
+  }
+  // the PNG (Markdown; linked to the SVG) or the SVG inline (HTML; linked to the PNG)
+  void Plot(const std::string& name, const std::string& alt, const std::string& svg) {
+    md_ << "![" << alt << "](" << name << ".png) ([SVG](" << name << ".svg))\n\n";
+    html_ << svg << "<p><a href='" << name << ".png'>" << name << ".png</a></p>\n";
+  }
+  void Add(const std::vector<RunItem>& items) {
+    html_ << "<ul>\n";
+    for (const auto& i : items) {
+      md_ << "- " << i.name << ": `" << i.dir << "`" << i.note << "\n";
+      html_ << "<li>" << EscapeXml(i.name) << ": <code>" << EscapeXml(i.dir) << "</code>"
+            << EscapeXml(i.note) << "</li>\n";
+    }
+    md_ << "\n";
+    html_ << "</ul>\n";
+  }
+  std::string Markdown() const { return md_.str(); }
+  std::string Html() const {
+    return "<!doctype html><html><head><meta charset='utf-8'><title>mbrl compare</title><style>"
+           "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}</style>"
+           "</head><body style='font-family:sans-serif'>\n" +
+           html_.str() + "</body></html>\n";
+  }
+
+ private:
+  void MdRow(const std::vector<std::string>& cells) {
+    md_ << "|";
+    for (std::string c : cells) {
+      for (size_t at = 0; (at = c.find('|', at)) != std::string::npos; at += 2) c.insert(at, "\\");
+      md_ << " " << c << " |";
+    }
+    md_ << "\n";
+  }
+  void HtmlRow(const char* tag, const std::vector<std::string>& cells, const std::string& align) {
+    html_ << "<tr>";
+    for (size_t i = 0; i < cells.size(); ++i)
+      html_ << "<" << tag << (align[i] == 'r' ? " style='text-align:right'" : "") << ">"
+            << EscapeXml(cells[i]) << "</" << tag << ">";
+    html_ << "</tr>\n";
+  }
+  std::ostringstream md_, html_;
+};
+
+// the table of one task: a row per group
+Table TaskTable(const std::vector<const Group*>& gs, const std::vector<GroupStats>& stats,
+                const std::vector<int64_t>& budgets) {
+  Table t{{"agent", "config", "seeds", "final step", "final from", "final mean [95 % CI]",
+           "final IQM [95 % CI]"},
+          "llrrlrr",
+          {}};
+  for (auto b : budgets) t.head.push_back("mean at " + std::to_string(b));
+  t.head.insert(t.head.end(), {"wall-clock (s)", "env steps/s"});
+  t.align += std::string(budgets.size() + 2, 'r');
+  for (size_t i = 0; i < gs.size(); ++i) {
+    const GroupStats& s = stats[i];
+    std::vector<std::string> row = {gs[i]->agent,
+                                    gs[i]->label,
+                                    std::to_string(gs[i]->runs.size()),
+                                    StepRange(s),
+                                    s.sources.empty() ? "—" : s.sources,
+                                    WithCi(s.mean, s.mean_ci),
+                                    WithCi(s.iqm, s.iqm_ci)};
+    for (auto b : budgets) row.push_back(Fmt(Mean(ScoresAt(*gs[i], b))));
+    row.insert(row.end(), {Fmt(s.wall, 0), Fmt(s.rate, 1)});
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
+std::vector<RunItem> RunItems(const std::vector<const Group*>& gs) {
+  std::vector<RunItem> items;
+  for (const Group* g : gs)
+    for (const auto& r : g->runs) {
+      std::string note;
+      if (r.has_final)
+        note = " — final eval " + Fmt(r.final_score) + " at " + std::to_string(r.final_step) +
+               " env steps" + (r.final_reason == "interrupted" ? " (interrupted)" : "");
+      items.push_back({Name(*g), r.dir, note});
+    }
+  return items;
+}
+
+std::string CsvNum(double v) {
+  if (std::isnan(v)) return "";
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
+
+std::string CsvRow(const std::string& task, const Group& g, const GroupStats& s) {
+  std::string label = g.label;
+  std::replace(label.begin(), label.end(), '"', '\'');
+  std::ostringstream o;
+  o << task << "," << g.agent << ",\"" << label << "\"," << g.runs.size() << ","
+    << (s.scores.empty() ? "" : std::to_string(s.step_lo));
+  for (double v :
+       {s.mean, s.mean_ci.lo, s.mean_ci.hi, s.iqm, s.iqm_ci.lo, s.iqm_ci.hi, s.wall, s.rate})
+    o << "," << CsvNum(v);
+  o << ",\"" << s.sources << "\"\n";
+  return o.str();
+}
+
+// the longest step all runs of some group reached
+int64_t Horizon(const std::vector<const Group*>& gs) {
+  int64_t horizon = 0;
+  for (const Group* g : gs) {
+    int64_t common = INT64_MAX;
+    for (const auto& r : g->runs) common = std::min(common, r.steps.empty() ? 0 : r.steps.back());
+    horizon = std::max(horizon, common);
+  }
+  return horizon;
+}
+
+// <dir>/final_eval.json, if the trainer wrote one
+void LoadFinalEval(const std::string& dir, RunData* r) {
+  const std::string path = dir + "/final_eval.json";
+  if (!fs::exists(path)) return;
+  std::ifstream f(path);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(f);
+  } catch (const std::exception& e) {
+    throw Error(path + ": " + e.what());
+  }
+  auto number = [&](const char* key) {
+    MBRL_CHECK(j.is_object() && j.contains(key) && j[key].is_number(), path, ": '", key,
+               "' must be a number");
+    return j[key].get<double>();
+  };
+  r->final_score = number("mean");
+  r->final_step = static_cast<int64_t>(number("env_step"));
+  if (j.contains("reason")) {
+    MBRL_CHECK(j["reason"].is_string(), path, ": 'reason' must be a string");
+    r->final_reason = j["reason"].get<std::string>();
+  }
+  r->has_final = true;
+  r->last_step = std::max(r->last_step, r->final_step);
 }
 
 }  // namespace
@@ -207,6 +537,7 @@ RunData LoadRun(const std::string& dir) {
     r.steps.push_back(static_cast<int64_t>(*step));
     r.score.push_back(*v);
   }
+  LoadFinalEval(dir, &r);
   return r;
 }
 
@@ -245,95 +576,56 @@ double ScoreAt(const RunData& run, int64_t step) {
   return Mean(std::vector<double>(run.score.begin() + begin, run.score.begin() + end));
 }
 
+FinalScore FinalOf(const RunData& run, int64_t step) {
+  if (run.has_final) return {run.final_score, run.final_step, "final eval"};
+  const size_t end = std::upper_bound(run.steps.begin(), run.steps.end(), step) - run.steps.begin();
+  const int64_t at = end == 0 ? step : run.steps[end - 1];
+  return {ScoreAt(run, step), at, run.eval ? "last eval" : "training returns"};
+}
+
 void WriteCompareReport(const std::vector<Group>& groups, const std::string& out_dir,
                         std::vector<int64_t> budgets) {
   MBRL_CHECK(!groups.empty(), "compare: no runs");
   fs::create_directories(out_dir);
   std::map<std::string, std::vector<const Group*>> by_task;
   for (const auto& g : groups) by_task[g.task].push_back(&g);
-  std::ostringstream md, csv, svgs;
-  md << "# Comparison\n\nScores: the evaluation return when runs evaluate, else the mean of the "
-        "last 5 training returns. Final = each run's score at the last env step every run of its "
-        "group reached. CIs: 95 % percentile bootstrap over seeds (2000 resamples).\n\n";
+  Doc doc;
+  doc.Heading("Comparison", 1);
+  doc.Para(
+      "Scores: the evaluation return when runs evaluate, else the mean of the last 5 training "
+      "returns. Final: a run's final evaluation (final_eval.json, written when the run ends) if it "
+      "has one, else its score at the last env step that all runs of its group without one "
+      "reached; \"final from\" says which (final eval, last eval or training returns). CIs: 95 % "
+      "percentile bootstrap over seeds (2000 resamples), only for groups of at least 3 seeds: "
+      "n<3 means no CI and no band. Files: report.md, report.html, summary.csv, PNG and SVG "
+      "plots.");
+  std::ostringstream csv;
   csv << "task,agent,config,seeds,final_step,final_mean,final_mean_lo,final_mean_hi,final_iqm,"
-         "final_iqm_lo,final_iqm_hi,wall_time_s,steps_per_s\n";
+         "final_iqm_lo,final_iqm_hi,wall_time_s,steps_per_s,final_from\n";
   for (const auto& [task, gs] : by_task) {
-    int64_t horizon = 0;  // the longest step all runs of some group reached
-    for (const Group* g : gs) {
-      int64_t common = INT64_MAX;
-      for (const auto& r : g->runs) common = std::min(common, r.steps.empty() ? 0 : r.steps.back());
-      horizon = std::max(horizon, common);
-    }
+    const int64_t horizon = Horizon(gs);
     std::vector<int64_t> grid;
     for (int i = 1; i <= 40; ++i) grid.push_back(horizon * i / 40);
-    const std::string curves = "curves_" + task;
-    svgs << "<h2>" << task << "</h2>\n"
-         << WritePlot(out_dir, curves, CurveFigure(task, gs, grid)) << PngLink(curves);
-    md << "## " << task << "\n\n![learning curves](" << curves << ".png) ([SVG](" << curves
-       << ".svg))\n\n";
-    std::vector<int64_t> cols = budgets;
-    if (cols.empty()) cols = {horizon / 4, horizon / 2, horizon};
-    md << "| agent | config | seeds | final step | final mean [95 % CI] | final IQM [95 % CI] |";
-    for (auto b : cols) md << " mean at " << b << " |";
-    md << " wall-clock (s) | env steps/s |\n|---|---|---:|---:|---:|---:|";
-    for (size_t i = 0; i < cols.size(); ++i) md << "---:|";
-    md << "---:|---:|\n";
-    std::vector<std::string> bar_names;
-    std::vector<double> bar_means;
-    std::vector<Interval> bar_cis;
+    doc.Heading(task, 2);
+    const std::string curves = "curves_" + task, bars = "final_" + task;
+    doc.Plot(curves, "learning curves", WritePlot(out_dir, curves, CurveFigure(task, gs, grid)));
+    std::vector<GroupStats> stats;
+    std::vector<Bar> bar;
     for (const Group* g : gs) {
-      int64_t final_step = INT64_MAX;
-      for (const auto& r : g->runs)
-        final_step = std::min(final_step, r.steps.empty() ? 0 : r.steps.back());
-      std::vector<double> final_scores;
-      double wall = 0, rate = 0;
-      for (const auto& r : g->runs) {
-        if (double x = ScoreAt(r, final_step); !std::isnan(x)) final_scores.push_back(x);
-        wall += r.wall_time / g->runs.size();
-        if (r.wall_time > 0 && !r.steps.empty())
-          rate += r.steps.back() / r.wall_time / g->runs.size();
-      }
-      Interval mci{kNaN, kNaN}, ici{kNaN, kNaN};
-      if (!final_scores.empty()) {
-        mci = StratifiedBootstrapCi({final_scores}, Mean);
-        ici = StratifiedBootstrapCi({final_scores}, Iqm);
-      }
-      md << "| " << g->agent << " | " << (g->label.empty() ? "" : g->label) << " | "
-         << g->runs.size() << " | " << final_step << " | " << Fmt(Mean(final_scores)) << " ["
-         << Fmt(mci.lo) << ", " << Fmt(mci.hi) << "] | " << Fmt(Iqm(final_scores)) << " ["
-         << Fmt(ici.lo) << ", " << Fmt(ici.hi) << "] |";
-      for (auto b : cols) {
-        std::vector<double> v;
-        for (const auto& r : g->runs)
-          if (double x = ScoreAt(r, b); !std::isnan(x)) v.push_back(x);
-        md << " " << Fmt(Mean(v)) << " |";
-      }
-      md << " " << Fmt(wall, 0) << " | " << Fmt(rate, 1) << " |\n";
-      bar_names.push_back(Name(*g));
-      bar_means.push_back(Mean(final_scores));
-      bar_cis.push_back(mci);
-      std::string label = g->label;
-      std::replace(label.begin(), label.end(), '"', '\'');
-      csv << task << "," << g->agent << ",\"" << label << "\"," << g->runs.size() << ","
-          << final_step << "," << Mean(final_scores) << "," << mci.lo << "," << mci.hi << ","
-          << Iqm(final_scores) << "," << ici.lo << "," << ici.hi << "," << wall << "," << rate
-          << "\n";
+      stats.push_back(StatsOf(*g));
+      bar.push_back(BarOf(*g, stats.back()));
+      csv << CsvRow(task, *g, stats.back());
     }
-    const std::string bars = "final_" + task;
-    svgs << WritePlot(out_dir, bars, BarsFigure(task, bar_names, bar_means, bar_cis))
-         << PngLink(bars);
-    md << "\n![final scores](" << bars << ".png) ([SVG](" << bars << ".svg))\n\nRuns:\n";
-    for (const Group* g : gs)
-      for (const auto& r : g->runs) md << "- " << Name(*g) << ": `" << r.dir << "`\n";
-    md << "\n";
+    doc.Add(TaskTable(
+        gs, stats,
+        budgets.empty() ? std::vector<int64_t>{horizon / 4, horizon / 2, horizon} : budgets));
+    doc.Plot(bars, "final scores", WritePlot(out_dir, bars, BarsFigure(task, bar)));
+    doc.Para("Runs:");
+    doc.Add(RunItems(gs));
   }
-  WriteFile(out_dir + "/report.md", md.str());
+  WriteFile(out_dir + "/report.md", doc.Markdown());
+  WriteFile(out_dir + "/report.html", doc.Html());
   WriteFile(out_dir + "/summary.csv", csv.str());
-  WriteFile(out_dir + "/report.html",
-            "<!doctype html><html><head><meta charset='utf-8'><title>mbrl compare</title></head>"
-            "<body style='font-family:sans-serif'><h1>Comparison</h1><p>Tables: report.md, "
-            "summary.csv</p>\n" +
-                svgs.str() + "</body></html>\n");
 }
 
 }  // namespace mbrl

@@ -15,6 +15,17 @@
 
 namespace mbrl {
 
+void MbpoConfig::Validate(const std::string& src) const {
+  model.Validate(src, "mbpo.model");
+  MBRL_CHECK(true_reward || model.learned_reward, src,
+             ": mbpo.true_reward is false but mbpo.model.learned_reward is off");
+  try {
+    RolloutLength(rollout_schedule, 0);
+  } catch (const Error& e) {
+    throw Error(src + ": " + e.what());
+  }
+}
+
 int RolloutLength(const std::vector<int>& s, double epoch) {
   MBRL_CHECK(s.size() == 4 && s[0] <= s[1] && s[2] <= s[3] && s[2] >= 1,
              "mbpo.rollout_schedule: expected [min_epoch, max_epoch, min_len, max_len] with "

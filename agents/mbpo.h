@@ -34,6 +34,8 @@ struct MbpoConfig {
   double real_ratio = 0.05;   // share of real transitions in each SAC batch
   bool true_reward = false;   // the task's batched reward instead of the model's reward head
 
+  void Validate(const std::string& src) const;
+
   template <class V>
   void Visit(V& v) {
     v("model", model);

@@ -18,6 +18,14 @@ struct PetsConfig {
   bool true_reward = true;          // the task's batched reward (false: the model's reward head)
   bool true_termination = true;     // the task's batched termination (false: none)
 
+  void Validate(const std::string& src) const {
+    model.Validate(src, "pets.model");
+    MBRL_CHECK(planner.replan_every <= planner.horizon, src, ": pets.planner.replan_every (",
+               planner.replan_every, ") must be <= pets.planner.horizon (", planner.horizon, ")");
+    MBRL_CHECK(true_reward || model.learned_reward, src,
+               ": pets.true_reward is false but pets.model.learned_reward is off");
+  }
+
   template <class V>
   void Visit(V& v) {
     v("model", model);

@@ -115,9 +115,14 @@ torch::Tensor MujocoEnv::SetState(const PhysicsState& st) {
   put(st.qpos, d_->qpos, m_->nq, "qpos");
   put(st.qvel, d_->qvel, m_->nv, "qvel");
   put(st.act, d_->act, m_->na, "act");
-  put(st.qacc_warmstart, d_->qacc_warmstart, m_->nv, "qacc_warmstart");
+  MBRL_CHECK(static_cast<int>(st.qacc_warmstart.size()) == m_->nv, spec_.name,
+             ": state qacc_warmstart has ", st.qacc_warmstart.size(), " values, expected ", m_->nv);
   d_->time = st.time;
   mj_forward(m_, d_);
+  // after mj_forward, which normalises quaternions in qpos (normalising twice is not exact) and
+  // may leave its own solution as the warm start: the next step starts from the state as given
+  put(st.qpos, d_->qpos, m_->nq, "qpos");
+  put(st.qacc_warmstart, d_->qacc_warmstart, m_->nv, "qacc_warmstart");
   steps_ = 0;
   velocity_ = ForwardVelocity(d_->qpos[0]);
   return MakeObs();

@@ -14,14 +14,18 @@ For every task with a twin (Gymnasium MuJoCo v5 or the dm_control suite) this sc
 
 The reference runs in a virtualenv of its own (default: <dir of --mbrl>/fidelity_venv), created
 and filled from PyPI on first use; without network access the script prints "skipped: offline"
-and exits 0. `--engine legacy` (default) pins mujoco 3.4.0 + dm_control 1.0.36, the last MuJoCo
-that combines two geoms' contact margins by their maximum, as MuJoCo 2.2.2 (our engine) does;
-MuJoCo >= 3.5.0 sums them, which changes every contact of the tasks whose XML sets a margin
-(hopper, ant, pusher): see docs/tasks.md. `--engine latest` uses the newest releases.
+and exits 0. Which MuJoCo the reference uses matters for contact (docs/tasks.md, "Engine versions"):
+  --engine 2.3.7  (default) mujoco 2.3.7 + dm_control 1.0.14: the last release before the engine
+                  changes below; on our tasks it steps like our MuJoCo 2.2.2. Needs Python
+                  3.8-3.11 (a python3.X on PATH is used if the running one is outside that).
+  --engine 3.4.0  mujoco 3.4.0 + dm_control 1.0.36: adds MuJoCo 3.0.0's body_invweight0 of
+                  slide-only bodies (contact softness of pusher's object, the cup and the ball).
+  --engine latest newest releases: adds MuJoCo 3.5.0's summed geom margins (hopper, ant, pusher)
+                  and, in 4.0.0, a different RK4 step for the ant's free joint.
 
 Usage:
   python3 scripts/fidelity_check.py [--mbrl build/mbrl] [--tasks hopper,dmc_walker_walk]
-      [--episodes 20] [--compare-steps 2000] [--engine legacy|latest] [--ref-only]
+      [--episodes 20] [--compare-steps 2000] [--engine 2.3.7|3.4.0|latest] [--ref-only]
       [--json out.json] [--markdown out.md]
 `--ref-only` skips our binary and checks the reference side alone (it replays the recorded
 states in the reference itself, which must reproduce its own steps).
@@ -64,11 +68,14 @@ MODEL_STATE_DIMS = {
                          "the reward are not compared"),
 }
 
+# reference package sets: pip requirements and the Python versions their MuJoCo has wheels for
 ENGINES = {
-    # last MuJoCo with max() margin/gap combination (as MuJoCo 2.2.2) and the dm_control made for it
-    "legacy": ["gymnasium[mujoco]", "mujoco==3.4.0", "dm_control==1.0.36"],
-    "latest": ["gymnasium[mujoco]", "mujoco", "dm_control"],
+    "2.3.7": (["gymnasium[mujoco]", "mujoco==2.3.7", "dm_control==1.0.14", "numpy<2"],
+              (3, 8), (3, 11)),
+    "3.4.0": (["gymnasium[mujoco]", "mujoco==3.4.0", "dm_control==1.0.36"], (3, 10), (3, 13)),
+    "latest": (["gymnasium[mujoco]", "mujoco", "dm_control"], (3, 10), (3, 99)),
 }
+DEFAULT_ENGINE = "2.3.7"
 
 INNER_ENV = "MBRL_FIDELITY_INNER"
 
@@ -78,7 +85,7 @@ INNER_ENV = "MBRL_FIDELITY_INNER"
 # ------------------------------------------------------------------------------------------------
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mbrl", default="build/mbrl", help="our CLI binary (default build/mbrl)")
     p.add_argument("--tasks", default="", help="comma-separated task names (default: all)")
@@ -86,19 +93,20 @@ def parse_args(argv):
     p.add_argument("--compare-steps", type=int, default=2000,
                    help="max recorded steps per task for the one-step comparison (evenly spaced)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--engine", choices=sorted(ENGINES), default="legacy",
-                   help="reference package set (default legacy: mujoco 3.4.0, see module doc)")
+    p.add_argument("--engine", choices=list(ENGINES), default=DEFAULT_ENGINE,
+                   help=f"reference package set (default {DEFAULT_ENGINE}, see above)")
     p.add_argument("--venv", default="", help="virtualenv for the reference "
-                   "(default <dir of --mbrl>/fidelity_venv[_latest])")
-    p.add_argument("--python", default=sys.executable,
-                   help="interpreter that creates the venv (needs MuJoCo wheels: 3.10-3.13)")
+                   "(default <dir of --mbrl>/fidelity_venv, or fidelity_venv_<engine> for a non-default engine)")
+    p.add_argument("--python", default="",
+                   help="interpreter that creates the venv (default: this one, or a python3.X on "
+                   "PATH that the engine's MuJoCo has wheels for)")
     p.add_argument("--ref-only", action="store_true", help="reference side only (no binary)")
     p.add_argument("--json", default="", help="also write the results as JSON to this file")
     p.add_argument("--markdown", default="", help="also write the table as Markdown to this file")
     args = p.parse_args(argv)
     if not args.venv:
         build = os.path.dirname(os.path.abspath(args.mbrl))
-        args.venv = os.path.join(build, "fidelity_venv" + ("" if args.engine == "legacy"
+        args.venv = os.path.join(build, "fidelity_venv" + ("" if args.engine == DEFAULT_ENGINE
                                                           else "_" + args.engine))
     return args
 
@@ -125,10 +133,31 @@ def reachable(url):
         return code is not None and code < 500 and code != 407
 
 
+def pick_python(args):
+    """An interpreter whose version the engine's MuJoCo has wheels for (None if none found)."""
+    import shutil
+    _, lo, hi = ENGINES[args.engine]
+    cands = [args.python] if args.python else [sys.executable] + [
+        shutil.which(f"python{v[0]}.{v[1]}") for v in [(3, m) for m in range(13, 7, -1)]]
+    for c in cands:
+        if not c:
+            continue
+        try:
+            out = subprocess.run([c, "-c", "import sys; print(*sys.version_info[:2])"],
+                                 capture_output=True, text=True, timeout=30)
+            ver = tuple(int(x) for x in out.stdout.split())
+        except Exception:
+            continue
+        if lo <= ver <= hi:
+            return c
+    return None
+
+
 def ensure_venv(args):
     """Returns the venv's python, creating and filling the venv if needed (None when offline)."""
     vpy = os.path.join(args.venv, "bin", "python")
-    want = " ".join(ENGINES[args.engine])
+    reqs = ENGINES[args.engine][0]
+    want = " ".join(reqs)
     stamp = os.path.join(args.venv, ".fidelity_packages")
     if os.path.exists(vpy) and os.path.exists(stamp) and open(stamp).read().strip() == want:
         return vpy
@@ -140,17 +169,20 @@ def ensure_venv(args):
     print(f"fidelity_check: first use: creating {args.venv} with {want} (a few minutes) ...",
           flush=True)
     if not os.path.exists(vpy):
-        subprocess.run([args.python, "-m", "venv", args.venv], check=True)
+        py = pick_python(args)
+        if py is None:
+            _, lo, hi = ENGINES[args.engine]
+            sys.exit(f"fidelity_check: error: --engine {args.engine} needs Python "
+                     f"{lo[0]}.{lo[1]}-{hi[0]}.{hi[1]} (MuJoCo wheels); none found, pass --python")
+        subprocess.run([py, "-m", "venv", args.venv], check=True)
     pip = [vpy, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run(pip + ["--upgrade", "pip"], check=False)
-    r = subprocess.run(pip + ENGINES[args.engine])
+    r = subprocess.run(pip + reqs)
     if r.returncode != 0:
         if not reachable(url):
             print("fidelity_check: skipped: offline (pip lost the package index)")
             return None
-        sys.exit(f"fidelity_check: error: pip install {want} failed in {args.venv} "
-                 f"(MuJoCo {ENGINES[args.engine][1]} has wheels for Python 3.10-3.13; "
-                 f"choose another interpreter with --python)")
+        sys.exit(f"fidelity_check: error: pip install {want} failed in {args.venv}")
     with open(stamp, "w") as f:
         f.write(want + "\n")
     return vpy
@@ -365,7 +397,7 @@ def check_task(task, args):
     res["reference"] = f"Gymnasium {ref_id}" if kind == "gym" else f"dm_control {'/'.join(ref_id)}"
     steps, ret, length = record(ref, args.episodes, args.seed)
     res.update(ref_return=(float(np.mean(ret)), float(np.std(ret))),
-               ref_length=float(np.mean(length)), episodes=args.episodes)
+               ref_length=(float(np.mean(length)), float(np.std(length))), episodes=args.episodes)
     # short (terminating) episodes: more episodes, for the one-step comparison only
     extra = 1
     while len(steps) < args.compare_steps and extra <= 50:
@@ -418,7 +450,7 @@ def check_task(task, args):
         res["term_mismatch"] = int((ours_term != ref_term).sum())
     r_ours, l_ours = run_ours_stats(args.mbrl, task, args.episodes, max_steps, args.seed)
     res.update(our_return=(float(np.mean(r_ours)), float(np.std(r_ours))),
-               our_length=float(np.mean(l_ours)), our_episodes=len(r_ours))
+               our_length=(float(np.mean(l_ours)), float(np.std(l_ours))), our_episodes=len(r_ours))
     return res
 
 
@@ -439,7 +471,7 @@ def table(results, ref_only):
         rows = [[r["task"], r["reference"],
                  f"{r['n_steps']} ({r['n_contact']})" if "n_steps" in r else "-",
                  fmt(r.get("ref_self_replay")), fmt(r.get("ref_return")),
-                 fmt(r.get("ref_length"), ".1f"), fmt(r.get("episodes", "-"))] for r in results]
+                 fmt(r.get("ref_length")), fmt(r.get("episodes", "-"))] for r in results]
     else:
         head = ["task", "reference", "steps (contact)", "Δobs all", "Δobs contact", "Δobs air",
                 "Δreward", "term≠", "return ours", "return ref", "length ours", "length ref", "N"]
@@ -451,16 +483,20 @@ def table(results, ref_only):
                          fmt(r.get("d_obs")), fmt(r.get("d_obs_contact")), fmt(r.get("d_obs_air")),
                          fmt(r.get("d_reward")), fmt(r.get("term_mismatch")),
                          fmt(r.get("our_return")), fmt(r.get("ref_return")),
-                         fmt(r.get("our_length"), ".1f"), fmt(r.get("ref_length"), ".1f"),
-                         fmt(r.get("episodes"))])
+                         fmt(r.get("our_length")), fmt(r.get("ref_length")),
+                         fmt(r.get("our_episodes")) if r.get("our_episodes") == r.get("episodes")
+                         else f"{r.get('our_episodes')}/{r.get('episodes')}"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     notes = [f"- {r['task']}: {r['note']}" for r in results if r.get("note")]
-    if not ref_only:
-        notes += [f"- {r['task']}: set-state max|Δobs| {fmt(r['set_state'])} (our observation "
-                  f"of the sent state vs the reference's)" for r in results if "set_state" in r]
-        notes += [f"- {r['task']}: ref self-replay max|Δobs| {fmt(r['ref_self_replay'])}"
-                  for r in results if "ref_self_replay" in r]
+    selfrep = [r for r in results if "ref_self_replay" in r]
+    bad = [r for r in selfrep if r["ref_self_replay"] > 1e-9]
+    if selfrep and not bad:
+        worst = max(r["ref_self_replay"] for r in selfrep)
+        notes.append("- reference self-replay (the reference stepping from the recorded states "
+                     f"after set-state + mj_forward): max |Δobs| {fmt(worst)} over all tasks")
+    notes += [f"- {r['task']}: reference self-replay max |Δobs| {fmt(r['ref_self_replay'])} "
+              f"(the recorded state is incomplete)" for r in bad]
     return "\n".join(lines + ([""] + notes if notes else []))
 
 

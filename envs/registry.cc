@@ -1,3 +1,5 @@
+#include "mbrl/core/registry.h"
+
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -12,41 +14,26 @@ struct Entry {
   TaskTwin twin;
 };
 
-std::map<std::string, Entry>& Table() {
-  static std::map<std::string, Entry> table;  // filled by the tasks' static registrars
-  return table;
-}
-
-const Entry& Find(const std::string& name) {
-  auto it = Table().find(name);
-  if (it == Table().end()) {
-    std::string all;
-    for (const auto& n : EnvNames()) all += (all.empty() ? "" : ", ") + n;
-    throw Error("env.name: unknown task '" + name + "' (known: " + all + ")");
-  }
-  return it->second;
+Registry<Entry>& Tasks() {
+  static Registry<Entry> tasks("env.name", "task");  // filled by the tasks' static registrars
+  return tasks;
 }
 
 }  // namespace
 
 TaskRegistrar::TaskRegistrar(const std::string& name, TaskFactory factory, TaskTwin twin) {
-  const bool added = Table().emplace(name, Entry{factory, std::move(twin)}).second;
-  MBRL_CHECK(added, "task '", name, "' registered twice");
+  Tasks().Add(name, Entry{factory, std::move(twin)});
 }
 
-std::vector<std::string> EnvNames() {
-  std::vector<std::string> names;
-  for (const auto& [name, e] : Table()) names.push_back(name);
-  return names;
-}
+std::vector<std::string> EnvNames() { return Tasks().Names(); }
 
 std::unique_ptr<Env> MakeEnv(const std::string& name, const EnvOptions& options) {
-  const Entry& e = Find(name);
+  const Entry& e = Tasks().Find(name);
   MBRL_CHECK(options.max_steps >= 0, "env.max_steps must be >= 0, got ", options.max_steps);
   return e.factory(options);
 }
 
-const TaskTwin& FindTaskTwin(const std::string& name) { return Find(name).twin; }
+const TaskTwin& FindTaskTwin(const std::string& name) { return Tasks().Find(name).twin; }
 
 std::string GymnasiumSpecJson(const TaskTwin& twin, int max_steps) {
   // the key order and separators of Python's json.dumps, as EnvSpec.to_json() writes them

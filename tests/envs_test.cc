@@ -423,3 +423,35 @@ TEST(Envs, StepFromARecordedStateIsBitExact) {
 
 }  // namespace
 }  // namespace mbrl
+
+namespace mbrl {
+namespace {
+
+// scripts/fidelity_check.py: from states recorded in the reference (Gymnasium / dm_control on
+// MuJoCo 2.3.7, a venv in the build folder; skipped offline) our step gives the reference's next
+// observation to float32 rounding, in contact too, and the same termination (docs/tasks.md)
+TEST(Envs, OneStepAgreesWithTheReferenceTwins) {
+  const std::string build = std::filesystem::path(MBRL_BINARY).parent_path().string();
+  const std::string json = testing::TempDir() + "/mbrl_fidelity.json";
+  std::filesystem::remove(json);
+  auto r = Shell("cd " MBRL_SOURCE_DIR
+                 " && timeout 850 /usr/bin/python3 scripts/fidelity_check.py"
+                 " --mbrl " MBRL_BINARY " --venv " +
+                 build +
+                 "/fidelity_venv"
+                 " --tasks inverted_pendulum,hopper,walker2d,dmc_walker_walk,dmc_cheetah_run"
+                 " --episodes 2 --compare-steps 300 --json " +
+                 json);
+  if (r.out.find("skipped") != std::string::npos) GTEST_SKIP() << r.out;
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  const auto results = config::Json::parse(FileText(json))["results"];
+  ASSERT_EQ(results.size(), 5u);
+  for (const auto& t : results) {
+    EXPECT_LT(t["d_obs"].get<double>(), 1e-5) << t["task"];
+    EXPECT_EQ(t["term_mismatch"], 0) << t["task"];
+    EXPECT_EQ(t["n_steps"], 300) << t["task"];
+  }
+}
+
+}  // namespace
+}  // namespace mbrl

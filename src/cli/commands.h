@@ -4,6 +4,9 @@
 
 namespace mbrl {
 
+/// `flag`'s value as an integer >= 1; otherwise a one-line mbrl::Error naming the flag.
+int PositiveInt(const std::string& flag, const std::string& value);
+
 /// `mbrl bench <what>`: JSON lines on stdout plus a readable table on stderr.
 int Bench(const std::vector<std::string>& args);
 

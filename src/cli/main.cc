@@ -43,6 +43,23 @@ commands:
                                                                speed (JSON lines)
 )";
 
+}  // namespace
+
+int PositiveInt(const std::string& flag, const std::string& v) {
+  size_t used = 0;
+  int n = 0;
+  try {
+    n = std::stoi(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  MBRL_CHECK(used == v.size() && used > 0 && n >= 1, flag, ": expected a positive integer, got '",
+             v, "'");
+  return n;
+}
+
+namespace {
+
 int TrainCommand(const std::vector<std::string>& args) {
   std::vector<std::string> files, overrides;
   std::string resume;
@@ -96,16 +113,7 @@ int EvalCommand(const std::vector<std::string>& args) {
   auto positive = [&args](size_t* i) {
     const std::string& flag = args[*i];
     MBRL_CHECK(*i + 1 < args.size(), flag, " needs a number");
-    const std::string& v = args[++*i];
-    size_t used = 0;
-    int n = 0;
-    try {
-      n = std::stoi(v, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    MBRL_CHECK(used == v.size() && n >= 1, flag, ": expected a positive integer, got '", v, "'");
-    return n;
+    return PositiveInt(flag, args[++*i]);
   };
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--episodes") {

@@ -48,20 +48,6 @@ std::vector<int64_t> ParseSeeds(const std::string& s) {
   return seeds;
 }
 
-// `flag`'s value as an integer >= 1, or a one-line error
-int Positive(const std::string& flag, const std::string& v) {
-  size_t used = 0;
-  int n = 0;
-  try {
-    n = std::stoi(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  MBRL_CHECK(used == v.size() && used > 0 && n >= 1, flag, ": expected a positive integer, got '",
-             v, "'");
-  return n;
-}
-
 std::string Quote(const std::string& s) {  // for POSIX shells
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -92,7 +78,7 @@ int Sweep(const std::vector<std::string>& args) {
                  "--set: expected key.path=v1,v2, got '", kv, "'");
       sets.push_back({kv.substr(0, eq), Split(kv.substr(eq + 1), ',')});
     } else if (a == "--parallel") {
-      parallel = Positive(a, value());
+      parallel = PositiveInt(a, value());
     } else if (a == "--out") {
       out = value();
     } else if (a == "--slurm") {
@@ -102,7 +88,7 @@ int Sweep(const std::vector<std::string>& args) {
     } else if (a == "--time") {
       time_limit = value();
     } else if (a == "--cpus") {
-      cores = Positive(a, value());
+      cores = PositiveInt(a, value());
     } else if (a == "--dry-run") {
       dry_run = true;
     } else {

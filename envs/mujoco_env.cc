@@ -49,7 +49,7 @@ mjModel* LoadModel(const std::string& name, const std::string& builtin_xml,
 
 MujocoEnv::MujocoEnv(std::string name, const std::string& builtin_xml, const EnvOptions& options,
                      int frame_skip, int default_max_steps, int obs_dim, bool velocity_reward)
-    : frame_skip_(frame_skip), velocity_obs_(options.velocity_obs) {
+    : options_(options), frame_skip_(frame_skip), velocity_obs_(options.velocity_obs) {
   MBRL_CHECK(!velocity_obs_ || velocity_reward, "env.velocity_obs: ", name,
              " has no forward-velocity reward");
   m_ = LoadModel(name, builtin_xml, options.xml);

@@ -34,6 +34,8 @@ class MujocoEnv : public Env {
   const mjModel* model() const { return m_; }
   mjData* data() const { return d_; }
   int frame_skip() const { return frame_skip_; }
+  /// The options the task was made with: MakeEnv(spec().name, options()) makes a twin.
+  const EnvOptions& options() const { return options_; }
   PhysicsState GetState() const;
   /// Sets the state (sizes checked), then mj_forward; the episode's step count restarts at 0.
   /// Returns the observation [O] of the state.
@@ -77,6 +79,7 @@ class MujocoEnv : public Env {
   torch::Tensor MakeObs() const;
 
   EnvSpec spec_;
+  EnvOptions options_;
   mjModel* m_ = nullptr;
   mjData* d_ = nullptr;
   int frame_skip_;

@@ -170,6 +170,24 @@ TEST(Dataset, RoundTripAppendAndReload) {
   EXPECT_NE(text.find("\"total_steps\": 16"), std::string::npos) << text;
 }
 
+// reset seeds are full 64-bit values (DeriveSeed): those >= 2^63 read back unclipped
+TEST(Dataset, SeedsOfAllSixtyFourBitsRoundTrip) {
+  const std::string dir = FreshDir("seeds");
+  const std::vector<uint64_t> seeds = {
+      0, 1, (uint64_t(1) << 63) - 1, uint64_t(1) << 63, 0xF123456789ABCDEFull, ~uint64_t(0)};
+  {
+    Dataset ds(dir, kInfo);
+    for (size_t i = 0; i < seeds.size(); ++i) {
+      Episode ep = MakeEpisode(static_cast<int>(i), 3);
+      ep.seed = seeds[i];
+      ds.Append(ep);
+    }
+  }
+  const auto info = Dataset::ReadInfo(dir);
+  for (size_t i = 0; i < seeds.size(); ++i)
+    EXPECT_EQ(Dataset::ReadEpisode(dir, info, static_cast<int64_t>(i)).seed, seeds[i]) << i;
+}
+
 TEST(Dataset, MismatchedTaskOrDimsIsAnError) {
   const std::string dir = FreshDir("mismatch");
   Dataset(dir, kInfo).Append(MakeEpisode(0, 3));

@@ -394,7 +394,12 @@ Episode Dataset::ReadEpisode(const std::string& dir, const DatasetInfo& info, in
   ep.rewards = ReadArray(where, g, "rewards", H5T_NATIVE_DOUBLE, torch::kFloat64, {t});
   ep.terminations = ReadArray(where, g, "terminations", bool_type, torch::kBool, {t});
   ep.truncations = ReadArray(where, g, "truncations", bool_type, torch::kBool, {t});
-  if (H5Aexists(g, "seed") > 0) ep.seed = static_cast<uint64_t>(ReadIntAttr(where, g, "seed"));
+  if (H5Aexists(g, "seed") > 0) {  // uint64: read as such (an int64 read clips seeds >= 2^63)
+    int64_t n = 0;
+    H5 attr = OpenAttr(where, g, "seed", {H5T_INTEGER}, 1, &n, "one integer");
+    MBRL_CHECK(H5Aread(attr, H5T_NATIVE_UINT64, &ep.seed) >= 0, where,
+               ": cannot read attribute seed");
+  }
   return ep;
 }
 

@@ -474,7 +474,7 @@ std::string Train(const RunConfig& cfg, const config::Json& resolved, const std:
       if (EvalDue(cfg, episode, step_before, env_step)) {
         const auto returns = EvalEpisodes(*env, *agent, cfg, cfg.eval_episodes,
                                           static_cast<uint64_t>(episode) * 1000);
-        if (!returns.empty()) {
+        if (static_cast<int>(returns.size()) == cfg.eval_episodes) {  // not cut by a signal
           row.Set("eval_return", Mean(returns));
           extra = "  eval " + std::to_string(Mean(returns));
         }

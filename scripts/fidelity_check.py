@@ -204,6 +204,17 @@ def outer(argv):
 # inner part: runs in the venv (numpy, mujoco, gymnasium, dm_control)
 # ------------------------------------------------------------------------------------------------
 
+
+def set_physics_state(model, d, s):
+    """Same as our MujocoEnv::SetState: write the state, mj_forward, then qpos and the warm start
+    again (mj_forward normalises quaternions and replaces qacc_warmstart)."""
+    d.qpos[:] = s["qpos"]; d.qvel[:] = s["qvel"]
+    if model.na:
+        d.act[:] = s["act"]
+    d.qacc_warmstart[:] = s["qacc_warmstart"]; d.time = s["time"]
+    mujoco.mj_forward(model, d)
+    d.qpos[:] = s["qpos"]; d.qacc_warmstart[:] = s["qacc_warmstart"]
+
 class GymRef:
     def __init__(self, env_id):
         import gymnasium as gym
@@ -228,13 +239,7 @@ class GymRef:
         return np.asarray(obs, np.float64), float(r), bool(term), bool(trunc)
 
     def set_state(self, s):
-        """Same as our SetState: write the state, then mj_forward."""
-        d = self.data
-        d.qpos[:] = s["qpos"]; d.qvel[:] = s["qvel"]
-        if self.model.na:
-            d.act[:] = s["act"]
-        d.qacc_warmstart[:] = s["qacc_warmstart"]; d.time = s["time"]
-        mujoco.mj_forward(self.model, d)
+        set_physics_state(self.model, self.data, s)
 
     def replay_step(self, s, a):
         self.set_state(s)
@@ -278,13 +283,8 @@ class DmcRef:
         return self.flat(ts.observation), float(ts.reward), False, bool(ts.last())
 
     def set_state(self, s):
-        d = self.data
         self.model.geom_pos[:] = s["geom_pos"]
-        d.qpos[:] = s["qpos"]; d.qvel[:] = s["qvel"]
-        if self.model.na:
-            d.act[:] = s["act"]
-        d.qacc_warmstart[:] = s["qacc_warmstart"]; d.time = s["time"]
-        mujoco.mj_forward(self.model, d)
+        set_physics_state(self.model, self.data, s)
 
     def replay_step(self, s, a):
         """control.Environment.step without its episode bookkeeping."""
@@ -494,7 +494,7 @@ def table(results, ref_only):
     if selfrep and not bad:
         worst = max(r["ref_self_replay"] for r in selfrep)
         notes.append("- reference self-replay (the reference stepping from the recorded states "
-                     f"after set-state + mj_forward): max |Δobs| {fmt(worst)} over all tasks")
+                     f"after set-state as our SetState does): max |Δobs| {fmt(worst)} over all tasks")
     notes += [f"- {r['task']}: reference self-replay max |Δobs| {fmt(r['ref_self_replay'])} "
               f"(the recorded state is incomplete)" for r in bad]
     return "\n".join(lines + ([""] + notes if notes else []))

@@ -41,7 +41,7 @@ struct TreeSearch::Tree {
     qmin = std::min(qmin, q);
     qmax = std::max(qmax, q);
   }
-  // Adds nodes for `values` [L] / `evaluation` rows and their K edges each.
+  // Adds a node per row of `rows` [L,S] (value and K edges from `ev`; none if done).
   void AddNodes(const Evaluation& ev, const std::vector<bool>& done, const torch::Tensor& rows) {
     const int64_t n = rows.size(0), k = ev.actions.size(1);
     const int first = static_cast<int>(nodes.size());

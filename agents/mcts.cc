@@ -6,82 +6,21 @@
 #include <torch/torch.h>
 
 #include "agents/agent.h"
-#include "envs/mujoco_env.h"
-#include "mbrl/core/check.h"
+#include "agents/simulator.h"
 #include "mbrl/core/runtime.h"
 
 namespace mbrl {
 namespace {
 
-// A PhysicsState as one float64 row [qpos, qvel, act, qacc_warmstart, time] and back.
-class StateCodec {
- public:
-  explicit StateCodec(const mjModel* m) : nq_(m->nq), nv_(m->nv), na_(m->na) {}
-  int64_t size() const { return nq_ + 2 * nv_ + na_ + 1; }
-  void Pack(const PhysicsState& s, double* p) const {
-    for (const auto* v : {&s.qpos, &s.qvel, &s.act, &s.qacc_warmstart})
-      p = std::copy(v->begin(), v->end(), p);
-    *p = s.time;
-  }
-  torch::Tensor Pack(const PhysicsState& s) const {
-    auto row = torch::empty({size()}, torch::kDouble);
-    Pack(s, row.data_ptr<double>());
-    return row;
-  }
-  PhysicsState Unpack(const double* p) const {
-    PhysicsState s;
-    const auto take = [&p](int n) {
-      std::vector<double> v(p, p + n);
-      p += n;
-      return v;
-    };
-    s.qpos = take(nq_);
-    s.qvel = take(nv_);
-    s.act = take(na_);
-    s.qacc_warmstart = take(nv_);
-    s.time = *p;
-    return s;
-  }
-
- private:
-  int nq_, nv_, na_;
-};
-
-// The task as a StepModel: each row is set, stepped once, read back.
-class Simulator : public StepModel {
- public:
-  Simulator(MujocoEnv* env, StateCodec codec) : env_(env), codec_(codec) {}
-  Out Step(const torch::Tensor& states, const torch::Tensor& actions) override {
-    const int64_t n = states.size(0);
-    const auto s = states.to(torch::kCPU, torch::kDouble).contiguous();
-    const auto a = actions.to(torch::kCPU, torch::kFloat).contiguous();
-    Out out{torch::empty({n}), torch::empty({n, codec_.size()}, torch::kDouble),
-            torch::empty({n}, torch::kBool)};
-    for (int64_t i = 0; i < n; ++i) {
-      env_->SetState(codec_.Unpack(s.data_ptr<double>() + i * codec_.size()));
-      const StepResult r = env_->Step(a[i]);
-      out.reward.data_ptr<float>()[i] = static_cast<float>(r.reward);
-      out.done.data_ptr<bool>()[i] = r.terminated;
-      codec_.Pack(env_->GetState(), out.next_state.data_ptr<double>() + i * codec_.size());
-    }
-    return out;
-  }
-
- private:
-  MujocoEnv* env_;
-  StateCodec codec_;
-};
-
 // K uniform actions per state with a uniform prior; value: the discounted return of a random
-// rollout of `steps` steps (stops at termination).
+// rollout of `steps` env steps (stops at termination), each random action held `hold` steps.
 class RolloutEvaluator : public Evaluator {
  public:
-  RolloutEvaluator(MujocoEnv* env, StateCodec codec, const MctsConfig& cfg)
-      : env_(env),
-        codec_(codec),
+  RolloutEvaluator(Simulator* sim, const MctsConfig& cfg)
+      : sim_(sim),
         cfg_(cfg),
-        low_(torch::tensor(env->spec().act_low)),
-        high_(torch::tensor(env->spec().act_high)),
+        low_(torch::tensor(sim->env().spec().act_low)),
+        high_(torch::tensor(sim->env().spec().act_high)),
         gen_(at::detail::createCPUGenerator(0)) {}
   void Seed(uint64_t seed) { gen_.set_current_seed(seed); }
 
@@ -89,47 +28,38 @@ class RolloutEvaluator : public Evaluator {
     const int64_t n = states.size(0), k = cfg_.children, a = low_.size(0);
     const auto s = states.to(torch::kCPU, torch::kDouble).contiguous();
     auto value = torch::zeros({n});
-    for (int64_t i = 0; i < n && cfg_.rollout_steps > 0; ++i) {
-      env_->SetState(codec_.Unpack(s.data_ptr<double>() + i * codec_.size()));
-      const auto acts = low_ + (high_ - low_) * torch::rand({cfg_.rollout_steps, a}, gen_);
-      double g = 0, discount = 1;
-      for (int t = 0; t < cfg_.rollout_steps; ++t) {
-        const StepResult r = env_->Step(acts[t]);
-        g += discount * r.reward;
-        discount *= cfg_.search.discount;
-        if (r.terminated) break;
-      }
-      value.data_ptr<float>()[i] = static_cast<float>(g);
+    const int t = cfg_.rollout_steps, hold = cfg_.rollout_hold;
+    // per env step, so a tree edge of `action_repeat` steps discounts as the same span here
+    const double discount = std::pow(cfg_.search.discount, 1.0 / cfg_.action_repeat);
+    for (int64_t i = 0; i < n && t > 0; ++i) {
+      const auto draws = Uniform({(t + hold - 1) / hold, a});
+      const auto acts = draws.repeat_interleave(hold, 0).narrow(0, 0, t);
+      value.data_ptr<float>()[i] =
+          static_cast<float>(sim_->Rollout(s.data_ptr<double>() + i * s.size(1), acts, discount));
     }
-    auto actions = low_ + (high_ - low_) * torch::rand({n, k, a}, gen_);
-    return {value, actions, torch::full({n, k}, 1.0 / k)};
+    return {value, Uniform({n, k, a}), torch::full({n, k}, 1.0 / k)};
   }
 
  private:
-  MujocoEnv* env_;
-  StateCodec codec_;
+  torch::Tensor Uniform(at::IntArrayRef shape) {
+    return low_ + (high_ - low_) * torch::rand(shape, gen_);
+  }
+
+  Simulator* sim_;
   const MctsConfig& cfg_;
   torch::Tensor low_, high_;
   torch::Generator gen_;
 };
 
-const MujocoEnv& RequireMujoco(const Env& env) {
-  const auto* mj = dynamic_cast<const MujocoEnv*>(&env);
-  MBRL_CHECK(mj, "mcts: ", env.spec().name, " is not a MuJoCo task (no state to search from)");
-  return *mj;
-}
-
 class MctsAgent : public Agent {
  public:
-  MctsAgent(const MctsConfig& cfg, const ThreadsConfig&, const Env& env, torch::Device,
+  MctsAgent(const MctsConfig& cfg, const ThreadsConfig& threads, const Env& env, torch::Device,
             uint64_t seed)
       : cfg_(cfg),
-        env_(RequireMujoco(env)),
-        twin_(MakeEnv(env.spec().name, env_.options())),
-        sim_(dynamic_cast<MujocoEnv*>(twin_.get())),
-        codec_(env_.model()),
-        model_(sim_, codec_),
-        evaluator_(sim_, codec_, cfg_),
+        threads_(threads),
+        env_(AsMujoco(env, "mcts")),
+        sim_(MakeTwin(env, "mcts"), cfg.action_repeat),
+        evaluator_(&sim_, cfg_),
         search_(cfg_.search, seed) {}
 
   void BeginEpisode(uint64_t seed) override {
@@ -137,16 +67,18 @@ class MctsAgent : public Agent {
     evaluator_.Seed(DeriveSeed(seed, 2));
   }
   torch::Tensor Act(const torch::Tensor&, bool) override {
-    return search_.Run(codec_.Pack(env_.GetState()), model_, evaluator_).action.to(torch::kFloat);
+    ScopedThreads pools(threads_.plan);
+    sim_.CountAction();
+    return search_.Run(sim_.StateOf(env_), sim_, evaluator_).action.to(torch::kFloat);
   }
+  void AfterEpisode(const ReplayBuffer&, int64_t, Metrics* m) override { sim_.Report(m); }
+  std::vector<std::string> MetricNames() const override { return {Simulator::kMetric}; }
 
  private:
   MctsConfig cfg_;
+  ThreadsConfig threads_;
   const MujocoEnv& env_;
-  std::unique_ptr<Env> twin_;
-  MujocoEnv* sim_;
-  StateCodec codec_;
-  Simulator model_;
+  Simulator sim_;
   RolloutEvaluator evaluator_;
   TreeSearch search_;
 };

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 #include <vector>
 
 #include "mbrl/core/check.h"
@@ -102,8 +103,15 @@ torch::Tensor MujocoEnv::Reset(uint64_t seed) {
 
 PhysicsState MujocoEnv::GetState() const {
   const auto copy = [](const double* p, int n) { return std::vector<double>(p, p + n); };
-  return {copy(d_->qpos, m_->nq), copy(d_->qvel, m_->nv), copy(d_->act, m_->na),
-          copy(d_->qacc_warmstart, m_->nv), d_->time};
+  std::ostringstream rng;
+  rng << rng_;
+  return {copy(d_->qpos, m_->nq),
+          copy(d_->qvel, m_->nv),
+          copy(d_->act, m_->na),
+          copy(d_->qacc_warmstart, m_->nv),
+          d_->time,
+          TaskFields(),
+          rng.str()};
 }
 
 torch::Tensor MujocoEnv::SetState(const PhysicsState& st) {
@@ -118,6 +126,14 @@ torch::Tensor MujocoEnv::SetState(const PhysicsState& st) {
   MBRL_CHECK(static_cast<int>(st.qacc_warmstart.size()) == m_->nv, spec_.name,
              ": state qacc_warmstart has ", st.qacc_warmstart.size(), " values, expected ", m_->nv);
   d_->time = st.time;
+  MBRL_CHECK(st.task.size() == TaskFields().size(), spec_.name, ": state task has ", st.task.size(),
+             " values, expected ", TaskFields().size());
+  SetTaskFields(st.task);
+  if (!st.rng.empty()) {
+    std::istringstream rng(st.rng);
+    rng >> rng_;
+    MBRL_CHECK(!rng.fail(), spec_.name, ": state rng is not a std::mt19937_64 state");
+  }
   mj_forward(m_, d_);
   // after mj_forward, which normalises quaternions in qpos (normalising twice is not exact) and
   // may leave its own solution as the warm start: the next step starts from the state as given

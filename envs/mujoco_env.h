@@ -6,6 +6,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "envs/env.h"
 
@@ -19,6 +20,8 @@ struct PhysicsState {
   std::vector<double> qpos, qvel, act;  // [nq], [nv], [na]
   std::vector<double> qacc_warmstart;   // [nv]: the solver's warm start (matters in contact)
   double time = 0;
+  std::vector<double> task;  // model fields the task drew at reset (dmc_reacher's target)
+  std::string rng;           // the task's RNG (std::mt19937_64 as text); empty: left as it is
 };
 
 class MujocoEnv : public Env {
@@ -74,6 +77,9 @@ class MujocoEnv : public Env {
 
   /// For tasks that set model fields at reset (e.g. a target's geom_pos).
   mjModel* mutable_model() { return m_; }
+  /// The model fields such a task drew (PhysicsState::task), and setting them back.
+  virtual std::vector<double> TaskFields() const { return {}; }
+  virtual void SetTaskFields(const std::vector<double>&) {}
 
  private:
   torch::Tensor MakeObs() const;

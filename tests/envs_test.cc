@@ -356,6 +356,36 @@ TEST(Envs, BadNamesAndMjcfPathsGiveClearErrors) {
 namespace mbrl {
 namespace {
 
+// A twin reset with another seed and set to a state is the same task: dmc_reacher's target (a
+// model field drawn at reset) and the task's generator come with the state, so the twin's steps
+// equal the original's to the bit.
+TEST(Envs, ATwinSetToAStateIsTheSameTask) {
+  auto env = MakeEnv("dmc_reacher_easy"), twin = MakeEnv("dmc_reacher_easy");
+  auto* mj = dynamic_cast<MujocoEnv*>(env.get());
+  auto* tj = dynamic_cast<MujocoEnv*>(twin.get());
+  env->Reset(3);
+  twin->Reset(4);
+  const PhysicsState st = mj->GetState();
+  ASSERT_EQ(st.task.size(), 2u);
+  ASSERT_FALSE(st.rng.empty());
+  EXPECT_NE(tj->GetState().task, st.task);
+  ASSERT_TRUE(torch::equal(tj->SetState(st), mj->SetState(st)));
+  EXPECT_EQ(tj->GetState().task, st.task);
+  EXPECT_EQ(tj->GetState().rng, st.rng);
+  const auto a = torch::tensor({0.3f, -0.7f});
+  for (int t = 0; t < 50; ++t) {
+    const StepResult r = env->Step(a), q = twin->Step(a);
+    ASSERT_TRUE(torch::equal(r.obs, q.obs)) << t;
+    ASSERT_EQ(r.reward, q.reward) << t;
+  }
+  PhysicsState bad = st;
+  bad.task.pop_back();
+  EXPECT_THROW(tj->SetState(bad), Error);
+  bad = st;
+  bad.rng = "not a generator";
+  EXPECT_THROW(tj->SetState(bad), Error);
+}
+
 // A recorded state replays bit-exactly, in process (SetState) and through `mbrl envs step`
 // (JSON lines: doubles round-trip): the same next observation and reward as the original step.
 // Hopper and walker are in ground contact, where the solver's warm start matters.

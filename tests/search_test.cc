@@ -5,6 +5,8 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <set>
+#include <vector>
 
 namespace mbrl {
 namespace {
@@ -72,16 +74,19 @@ class Line : public StepModel {
   }
 };
 
+// gumbel: without root noise, which is for exploration (the acting choice keeps g, so it takes a
+// near-best arm at times by design)
 SearchConfig Config(const std::string& rule, int sims, int batch = 1) {
   SearchConfig c;
   c.rule = rule;
+  c.gumbel_scale = 0;
   c.simulations = sims;
   c.batch = batch;
   return c;
 }
 
 TEST(Search, BanditFindsTheBestArmAndItsValue) {
-  for (const std::string rule : {"puct", "uct"}) {
+  for (const std::string rule : {"puct", "uct", "gumbel"}) {
     Bandit model;
     FixedActions eval({-1, -0.5, 0, 0.5, 1});
     const SearchResult r = TreeSearch(Config(rule, 200), 0).Run(torch::zeros({1}), model, eval);
@@ -94,13 +99,15 @@ TEST(Search, BanditFindsTheBestArmAndItsValue) {
 }
 
 TEST(Search, VisitsConcentrateWithMoreSimulations) {
-  for (const std::string rule : {"puct", "uct"}) {
+  for (const std::string rule : {"puct", "uct", "gumbel"}) {
     std::vector<double> share;
     for (int sims : {25, 100, 400}) {
       Bandit model;
       FixedActions eval({-1, -0.5, 0, 0.5, 1});
       const auto r = TreeSearch(Config(rule, sims), 0).Run(torch::zeros({1}), model, eval);
-      share.push_back(r.visits[3].item<double>() / sims);
+      // sequential halving spends fixed shares per phase: Gumbel's improved policy concentrates
+      share.push_back(rule == "gumbel" ? r.policy[3].item<double>()
+                                       : r.visits[3].item<double>() / sims);
     }
     EXPECT_LT(share[0], share[1]) << rule;
     EXPECT_LT(share[1], share[2]) << rule;
@@ -108,7 +115,7 @@ TEST(Search, VisitsConcentrateWithMoreSimulations) {
 }
 
 TEST(Search, ChainFindsTheGoalAndTheDiscountedValue) {
-  for (const std::string rule : {"puct", "uct"}) {
+  for (const std::string rule : {"puct", "uct", "gumbel"}) {
     Chain model;
     FixedActions eval({-1, 1});
     SearchConfig c = Config(rule, 1000);
@@ -121,6 +128,39 @@ TEST(Search, ChainFindsTheGoalAndTheDiscountedValue) {
     EXPECT_GT(r.q[1].item<double>(), 0.5 * std::pow(0.9, 3)) << rule;
     EXPECT_LT(r.q[0].item<double>(), r.q[1].item<double>()) << rule;
   }
+}
+
+// Sequential halving spends a small budget on simple regret: 16 arms, 32 simulations (each arm
+// once, then the better half again, ...) pick the best arm, and the improved policy (the training
+// target) ranks it first and all but drops the worst arm. With m = 4 and Gumbel noise, four arms
+// are tried, a different four for different seeds, and the action is one of them.
+TEST(Search, GumbelHalvingFindsTheBestOfManyArmsOnASmallBudget) {
+  std::vector<float> arms;
+  for (int j = 0; j < 16; ++j) arms.push_back(-1 + 2.f * j / 15);  // arm 11 is nearest 0.5
+  Bandit model;
+  FixedActions eval(arms);
+  const auto r = TreeSearch(Config("gumbel", 32), 3).Run(torch::zeros({1}), model, eval);
+  EXPECT_FLOAT_EQ(r.action.item<float>(), arms[11]);
+  EXPECT_EQ(r.visits.min().item<float>(), 1);
+  EXPECT_EQ(r.visits.sum().item<float>(), 32);
+  EXPECT_EQ(r.policy.argmax().item<int64_t>(), 11);
+  EXPECT_NEAR(r.policy.sum().item<double>(), 1, 1e-6);
+  EXPECT_LT(r.policy[0].item<double>(), 0.01);
+
+  std::set<std::vector<float>> subsets;
+  for (uint64_t seed = 0; seed < 5; ++seed) {
+    SearchConfig c = Config("gumbel", 32);
+    c.gumbel_m = 4;
+    c.gumbel_scale = 1;
+    const auto q = TreeSearch(c, seed).Run(torch::zeros({1}), model, eval);
+    const auto tried = q.visits > 0;
+    EXPECT_EQ(tried.sum().item<int64_t>(), 4) << seed;
+    const int64_t pick = (q.actions.squeeze(1) == q.action).nonzero()[0][0].item<int64_t>();
+    EXPECT_TRUE(tried[pick].item<bool>()) << seed;
+    const auto v = tried.to(torch::kFloat).contiguous();
+    subsets.insert({v.data_ptr<float>(), v.data_ptr<float>() + v.numel()});
+  }
+  EXPECT_GT(subsets.size(), 1u);
 }
 
 TEST(Search, ContinuousLineFindsTheOptimalActionsAndValue) {
@@ -176,6 +216,24 @@ TEST(Search, DeterministicForASeedAndBatchedLeaves) {
   EXPECT_EQ(e3.calls, 2);  // the root, then the four leaves at once
   EXPECT_EQ(c.visits.sum().item<float>(), 64);
   EXPECT_EQ(c.visits.argmax().item<int64_t>(), 2);
+}
+
+// reuse_tree: a search from the state of the last search's chosen child continues that subtree
+// (its visits plus the new simulations); another state starts afresh.
+TEST(Search, ReusesTheChosenChildsSubtree) {
+  Chain model;
+  FixedActions eval({-1, 1});
+  SearchConfig c = Config("puct", 100);
+  c.reuse_tree = true;
+  TreeSearch search(c, 1);
+  const auto r1 = search.Run(torch::zeros({1}), model, eval);
+  ASSERT_FLOAT_EQ(r1.action.item<float>(), 1.f);
+  const float below = r1.visits[1].item<float>() - 1;  // the child's own expansion is no edge
+  const auto r2 = search.Run(torch::ones({1}), model, eval);
+  EXPECT_EQ(r2.visits.sum().item<float>(), below + 100);
+  EXPECT_FLOAT_EQ(r2.action.item<float>(), 1.f);
+  const auto r3 = search.Run(torch::full({1}, 3.0f), model, eval);  // not the chosen child
+  EXPECT_EQ(r3.visits.sum().item<float>(), 100);
 }
 
 TEST(Search, ProgressiveWideningLimitsTheChildrenTried) {

@@ -41,6 +41,13 @@ class DmcReacher : public DmcTask {
     mutable_model()->geom_pos[3 * target_] = radius * std::sin(angle);
     mutable_model()->geom_pos[3 * target_ + 1] = radius * std::cos(angle);
   }
+  std::vector<double> TaskFields() const override {
+    return {model()->geom_pos[3 * target_], model()->geom_pos[3 * target_ + 1]};
+  }
+  void SetTaskFields(const std::vector<double>& f) override {
+    mutable_model()->geom_pos[3 * target_] = f[0];
+    mutable_model()->geom_pos[3 * target_ + 1] = f[1];
+  }
   void Observe(float* out) const override {
     *out++ = static_cast<float>(data()->qpos[0]), *out++ = static_cast<float>(data()->qpos[1]);
     *out++ = static_cast<float>(Delta(0)), *out++ = static_cast<float>(Delta(1));

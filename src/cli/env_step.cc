@@ -64,6 +64,7 @@ int EnvStep(const std::string& task) {
     st.act = Numbers(j, "act", n, &zero.act);
     st.qacc_warmstart = Numbers(j, "qacc_warmstart", n, &zero.qacc_warmstart);
     st.time = j.value("time", 0.0);
+    st.task = Numbers(j, "task", n, &zero.task);
     const auto action = Numbers(j, "action", n, nullptr);
     const torch::Tensor obs = mj->SetState(st);
     const StepResult r = mj->Step(torch::tensor(action, torch::kFloat64).to(torch::kFloat32));

@@ -115,6 +115,11 @@ Batch ReplayBuffer::Sample(int64_t batch, torch::Generator& gen, int64_t recent)
 
 Batch ReplayBuffer::All() const { return Gather(Physical(torch::arange(size_, torch::kInt64))); }
 
+Batch ReplayBuffer::Recent(int64_t n) const {
+  MBRL_CHECK(n >= 0 && n <= size_, "replay buffer: ", n, " recent transitions asked of ", size_);
+  return Gather(Physical(torch::arange(size_ - n, size_, torch::kInt64)));
+}
+
 SequenceBatch ReplayBuffer::SampleSequences(int64_t batch, int64_t length,
                                             torch::Generator& gen) const {
   MBRL_CHECK(length >= 1, "sequence length must be >= 1, got ", length);

@@ -29,6 +29,8 @@ class ReplayBuffer {
   SequenceBatch SampleSequences(int64_t batch, int64_t length, torch::Generator& gen) const;
   /// Every stored transition in insertion order (for model training on the whole dataset).
   Batch All() const;
+  /// The last `n` transitions added, in insertion order (n <= size()).
+  Batch Recent(int64_t n) const;
 
   int64_t size() const { return size_; }
   int64_t capacity() const { return capacity_; }

@@ -89,11 +89,28 @@ class NetEvaluator : public Evaluator {
                                ? logp_pi
                                : torch::logaddexp(logp_pi + std::log1p(-f + 1e-12),
                                                   torch::full_like(logp_pi, log_u + std::log(f)));
-    return {nets_->value->forward(nets_->features(obs)).squeeze(-1) * cfg_.value_scale, actions,
-            SampledPrior(logp_pi, logp_beta)};
+    auto value = nets_->value->forward(nets_->features(obs)).squeeze(-1) * cfg_.value_scale;
+    if (cfg_.rollout_steps > 0)
+      value = (1 - cfg_.rollout_mix) * value + cfg_.rollout_mix * Rollouts(states);
+    return {value, actions, SampledPrior(logp_pi, logp_beta)};
   }
 
  private:
+  // the return of a random rollout from each state [N,S] -> [N]
+  torch::Tensor Rollouts(const torch::Tensor& states) {
+    const auto s = states.to(torch::kCPU, torch::kDouble).contiguous();
+    const int t = cfg_.rollout_steps, hold = cfg_.rollout_hold;
+    auto out = torch::empty({s.size(0)});
+    for (int64_t i = 0; i < s.size(0); ++i) {
+      const auto draws =
+          low_ + (high_ - low_) * torch::rand({(t + hold - 1) / hold, low_.size(0)}, gen_);
+      out.data_ptr<float>()[i] = static_cast<float>(
+          sim_->Rollout(s.data_ptr<double>() + i * s.size(1),
+                        draws.repeat_interleave(hold, 0).narrow(0, 0, t), cfg_.search.discount));
+    }
+    return out;
+  }
+
   Simulator* sim_;
   Nets* nets_;
   const AlphaZeroConfig& cfg_;

@@ -33,6 +33,11 @@ struct AlphaZeroConfig {
   int capacity = 100000;        // search targets kept
   double entropy = 0.01;        // bonus on the policy's (pre-squash) Gaussian entropy
   double value_scale = 1;       // value targets are divided by this (the net learns G / scale)
+  // AlphaGo's leaf value (Silver et al. 2016): (1 - mix) V + mix R, R the return of a random
+  // rollout of rollout_steps env steps, each random action held rollout_hold steps
+  int rollout_steps = 0;
+  int rollout_hold = 5;
+  double rollout_mix = 0.5;
 
   void Validate(const std::string& src) const {
     MBRL_CHECK(children <= search.simulations, src, ": alphazero.children (", children,
@@ -54,6 +59,9 @@ struct AlphaZeroConfig {
     v("capacity", capacity, config::AtLeast(1));
     v("entropy", entropy, config::AtLeast(0));
     v("value_scale", value_scale, config::AtLeast(1e-9));
+    v("rollout_steps", rollout_steps, config::AtLeast(0));
+    v("rollout_hold", rollout_hold, config::AtLeast(1));
+    v("rollout_mix", rollout_mix, config::Between(0, 1));
   }
 };
 

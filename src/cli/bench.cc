@@ -12,6 +12,7 @@
 
 #include "agents/dreamer.h"
 #include "agents/run_config.h"
+#include "agents/tdmpc2.h"
 #include "commands.h"
 #include "envs/env.h"
 #include "envs/mujoco_env.h"
@@ -455,6 +456,105 @@ int BenchRssm(const ThreadsConfig& threads, int repeats, bool tune_malloc) {
   return 0;
 }
 
+// Matmul FLOP per row of a normed MLP, all members: 2 in out per layer.
+double RowFlop(const NormedMlp& net) {
+  double flop = 0;
+  for (const auto& w : net->w) flop += 2.0 * w.size(0) * w.size(1) * w.size(2);
+  return flop;
+}
+
+// TD-MPC2's two phases at the agent's settings: one update (batch B, horizon T) and one
+// planning step (encode, prior proposals, elite MPPI). FLOP counts the matmuls, training graphs
+// at 3x their forward; the GEMM share is against the best bmm rate of this machine.
+int BenchTdMpc2(const ThreadsConfig& threads, int repeats, bool tune_malloc) {
+  if (tune_malloc) TuneAllocator();
+  struct Case {
+    const char* name;
+    int obs, act;
+    TdMpc2AgentConfig cfg;
+  };
+  TdMpc2AgentConfig lean, full;
+  full.model.latent = 512, full.model.units = 512, full.model.enc_units = 256;
+  const Case cases[] = {{"default_cartpole", 5, 1, lean},
+                        {"default_walker", 24, 6, lean},
+                        {"tdmpc2_5m_walker", 24, 6, full}};
+  const double gemm = GemmGflops(1, 768, 256);
+  std::fprintf(stderr, "GEMM rate (bmm 768x256x256, best pool split): %.1f GFLOP/s\n", gemm);
+  std::fprintf(stderr, "%-18s %10s %10s %12s %12s\n", "case", "update ms", "plan ms",
+               "update GEMM%", "plan GEMM%");
+  for (const auto& c : cases) {
+    const auto& m = c.cfg.model;
+    const auto& pc = c.cfg.planner;
+    TdMpc2 model(c.obs, c.act, m, c.cfg.discount);
+    auto planner = MakePlanner(pc, std::vector<float>(c.act, -1.f), std::vector<float>(c.act, 1.f),
+                               torch::kCPU, 1);
+    auto gen = at::detail::createCPUGenerator(0);
+    const int64_t b = m.batch_size, t = m.horizon;
+    auto obs = torch::randn({t + 1, b, c.obs}), act = torch::rand({t, b, c.act}) * 2 - 1;
+    auto rew = torch::rand({t, b}), term = torch::zeros({t, b}), mask = torch::ones({t, b});
+    const auto update = [&] {
+      ScopedThreads pools(threads.update);
+      model->Update(obs, act, rew, term, mask, gen);
+    };
+    auto one = torch::randn({1, c.obs});
+    const auto plan = [&] {
+      ScopedThreads pools(threads.plan);
+      torch::NoGradGuard ng;
+      auto z = model->Encode(one);
+      planner->Plan(MakeObjective(model, z, gen),
+                    model->Proposals(z, c.cfg.proposals, pc.horizon, gen));
+    };
+    update();
+    if (const char* prof = std::getenv("MBRL_PROFILE")) {  // chrome traces of 5 calls each
+      {
+        torch::autograd::profiler::RecordProfile guard(std::string(prof) + "_update.json");
+        for (int i = 0; i < 5; ++i) update();
+      }
+      torch::autograd::profiler::RecordProfile guard(std::string(prof) + "_plan.json");
+      for (int i = 0; i < 5; ++i) plan();
+    }
+    std::vector<double> up_s, plan_s;
+    for (int r = 0; r < repeats; ++r) {
+      up_s.push_back(1 / Rate(2.0, update));
+      plan_s.push_back(1 / Rate(2.0, plan));
+    }
+    const double u = Median(up_s), p = Median(plan_s);
+    // rows through each net
+    const double enc = RowFlop(model->encoder()), dyn = RowFlop(model->dynamics()),
+                 rw = RowFlop(model->reward_net()), pi = RowFlop(model->pi_net()),
+                 q = RowFlop(model->q_net()), q2 = q * 2 / m.num_q;
+    const double tb = double(t) * b, t1b = double(t + 1) * b;
+    const double up_flop = tb * (enc + pi + q2) + 3 * (b * enc + tb * (dyn + rw + q)) +
+                           3 * t1b * (pi + q2);
+    const double n = pc.population, h = pc.horizon, k = c.cfg.proposals;
+    const double plan_flop =
+        enc + k * (h * pi + (h - 1) * dyn) + pc.iterations * n * (h * (dyn + rw) + pi + q2);
+    const double up_share = up_flop / u / 1e9 / gemm, plan_share = plan_flop / p / 1e9 / gemm;
+    Emit({{"bench", "tdmpc2"},
+          {"case", c.name},
+          {"obs_dim", c.obs},
+          {"act_dim", c.act},
+          {"latent", m.latent},
+          {"units", m.units},
+          {"batch", b},
+          {"horizon", t},
+          {"population", pc.population},
+          {"iterations", pc.iterations},
+          {"update_s", u},
+          {"plan_s", p},
+          {"update_gflop", up_flop / 1e9},
+          {"plan_gflop", plan_flop / 1e9},
+          {"gemm_gflops", gemm},
+          {"update_gemm_share", up_share},
+          {"plan_gemm_share", plan_share},
+          {"update_threads", {threads.update.torch, threads.update.blas}},
+          {"plan_threads", {threads.plan.torch, threads.plan.blas}}});
+    std::fprintf(stderr, "%-18s %10.1f %10.1f %11.0f%% %11.0f%%\n", c.name, 1000 * u, 1000 * p,
+                 100 * up_share, 100 * plan_share);
+  }
+  return 0;
+}
+
 // Microseconds per call: median of 5 half-second rate measurements.
 double MicrosPerCall(const std::function<void()>& fn) {
   std::vector<double> rates;
@@ -585,10 +685,16 @@ int Bench(const std::vector<std::string>& args) {
     t.update = {pools(defaults.update)};
     return BenchRssm(t, static_cast<int>(repeats), tune_malloc);
   }
+  if (args[0] == "tdmpc2") {
+    ThreadsConfig t;  // the pools configs/tdmpc2_*.json use
+    t.update = {pools({1, 2})};
+    t.plan = {pools({1, 2})};
+    return BenchTdMpc2(t, static_cast<int>(repeats), tune_malloc);
+  }
   if (args[0] == "sac")
     return BenchSac(pools(defaults.update), static_cast<int>(repeats), tune_malloc);
   throw Error("bench: unknown benchmark '" + args[0] +
-              "' (known: env, planner, train, sac, rssm, export)");
+              "' (known: env, planner, train, sac, rssm, tdmpc2, export)");
 }
 
 }  // namespace mbrl

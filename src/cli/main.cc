@@ -39,7 +39,7 @@ commands:
   envs                                                         list tasks
   envs step <task>        JSON lines of {qpos, qvel, action[, act, qacc_warmstart, time]} on stdin
                           -> {obs, next_obs, reward, terminated} (scripts/fidelity_check.py)
-  bench env|planner|train|sac|rssm|export [--threads N] [--blas-threads N]
+  bench env|planner|train|sac|rssm|tdmpc2|export [--threads N] [--blas-threads N]
                                                                speed (JSON lines)
 )";
 

@@ -56,6 +56,16 @@ class Base : public Planner {
                r.sizes(), " for ", actions.size(0), " sequences");
     return torch::nan_to_num(r, -1e10, -1e10, -1e10);  // a NaN rollout is never chosen
   }
+  // the proposals (if any) in place of the last rows of sampled candidates [N,H,A]
+  torch::Tensor WithProposals(const torch::Tensor& sampled) const {
+    if (!proposals_.defined()) return sampled;
+    const int64_t p = proposals_.size(0), n = sampled.size(0);
+    MBRL_CHECK(proposals_.dim() == 3 && proposals_.size(1) == H() && proposals_.size(2) == A(),
+               "planner: proposals of shape ", proposals_.sizes(), ", expected [P,", H(), ",",
+               A(), "]");
+    MBRL_CHECK(p < n, "planner: ", p, " proposals leave no room in a population of ", n);
+    return torch::cat({sampled.narrow(0, 0, n - p), Clamp(proposals_.to(device_))}, 0);
+  }
 
   PlannerConfig cfg_;
   torch::Generator gen_;
@@ -71,7 +81,7 @@ class RandomShooting : public Base {
   using Base::Base;
   torch::Tensor Plan(const Objective& f) override {
     auto u = torch::rand({cfg_.population, H(), A()}, gen_).to(device_);
-    auto actions = low_ + (high_ - low_) * u;
+    auto actions = WithProposals(low_ + (high_ - low_) * u);
     return actions[Score(f, actions).argmax()];
   }
 };
@@ -92,7 +102,7 @@ class Cem : public Base {
       auto cvar = torch::min(torch::min((lb / 2).square(), (ub / 2).square()), var);
       auto z = Randn({cfg_.population, H(), A()});
       z = torch::clamp(z, -2, 2);  // truncation at 2 sigma (PETS)
-      auto actions = Clamp(mean + cvar.sqrt() * z);
+      auto actions = WithProposals(Clamp(mean + cvar.sqrt() * z));
       auto score = Score(f, actions);
       auto top = std::get<1>(score.topk(elites_));
       auto elite = actions.index_select(0, top);
@@ -140,7 +150,7 @@ class ICem : public Base {
       const int n = std::max(2 * elites_, static_cast<int>(cfg_.population /
                                                            std::pow(cfg_.population_decay, it)));
       auto noise = ColoredNoise(n, H(), A(), cfg_.noise_beta, gen_).to(device_);
-      std::vector<torch::Tensor> parts = {Clamp(mean + std * noise)};
+      std::vector<torch::Tensor> parts = {WithProposals(Clamp(mean + std * noise))};
       if (it == 0 && kept_.defined() && keep > 0) {
         parts.push_back(Shift(kept_.narrow(0, 0, std::min<int64_t>(keep, kept_.size(0))), center));
       } else if (it > 0 && keep > 0) {
@@ -189,7 +199,7 @@ class Mppi : public Base {
         u = cfg_.smoothing * e.select(1, t) + (1 - cfg_.smoothing) * u;
         steps.push_back(u);
       }
-      auto actions = Clamp(mean_ + torch::stack(steps, 1));
+      auto actions = WithProposals(Clamp(mean_ + torch::stack(steps, 1)));
       auto score = Score(f, actions);
       auto w = torch::softmax((score - score.max()) / cfg_.temperature, 0);
       mean_ = (w.view({-1, 1, 1}) * actions).sum(0);
@@ -198,7 +208,50 @@ class Mppi : public Base {
   }
 };
 
+// TD-MPC's MPPI (Hansen et al. 2022, 2024): Gaussian samples around the warm-started mean, the
+// top elites softmax-weighted by score refit mean and std (std within [min_std, max_std] of the
+// half range); the returned sequence is an elite drawn by its weight, and `spread` the final std
+class EliteMppi : public Base {
+ public:
+  using Base::Base;
+  torch::Tensor Plan(const Objective& f) override {
+    const auto center = (low_ + high_) / 2, half = (high_ - low_) / 2;
+    if (!fresh_) mean_ = Shift(mean_, center);
+    fresh_ = false;
+    const auto lo = cfg_.min_std * half, hi = cfg_.max_std * half;
+    auto mean = mean_;
+    auto std = hi.expand({H(), A()}).clone();
+    torch::Tensor elite, w;
+    for (int it = 0; it < cfg_.iterations; ++it) {
+      auto actions = WithProposals(Clamp(mean + std * Randn({cfg_.population, H(), A()})));
+      auto score = Score(f, actions);
+      auto [top_score, top] = score.topk(elites_);
+      elite = actions.index_select(0, top);
+      w = torch::softmax((top_score - top_score.max()) / cfg_.temperature, 0);
+      auto wv = w.view({-1, 1, 1});
+      mean = (wv * elite).sum(0);
+      std = torch::max(torch::min(((wv * (elite - mean).square()).sum(0)).sqrt(), hi), lo);
+    }
+    mean_ = mean;
+    spread_ = std;
+    auto pick = torch::multinomial(w.to(torch::kCPU), 1, false, gen_).to(device_);
+    return elite.index_select(0, pick).squeeze(0);
+  }
+};
+
 }  // namespace
+
+torch::Tensor Planner::Plan(const Objective& objective, const torch::Tensor& proposals) {
+  proposals_ = proposals;
+  try {
+    auto plan = Plan(objective);
+    proposals_ = torch::Tensor();
+    return plan;
+  } catch (...) {
+    proposals_ = torch::Tensor();
+    throw;
+  }
+}
 
 std::unique_ptr<Planner> MakePlanner(const PlannerConfig& cfg, const std::vector<float>& low,
                                      const std::vector<float>& high, torch::Device device,
@@ -206,6 +259,7 @@ std::unique_ptr<Planner> MakePlanner(const PlannerConfig& cfg, const std::vector
   if (cfg.type == "cem") return std::make_unique<Cem>(cfg, low, high, device, seed);
   if (cfg.type == "icem") return std::make_unique<ICem>(cfg, low, high, device, seed);
   if (cfg.type == "mppi") return std::make_unique<Mppi>(cfg, low, high, device, seed);
+  if (cfg.type == "elite_mppi") return std::make_unique<EliteMppi>(cfg, low, high, device, seed);
   if (cfg.type == "random") return std::make_unique<RandomShooting>(cfg, low, high, device, seed);
   throw Error("planner.type: unknown planner '" + cfg.type + "'");
 }

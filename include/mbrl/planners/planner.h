@@ -20,6 +20,12 @@ class Planner {
   /// Best sequence [H,A] within bounds, warm-started from the previous plan shifted by
   /// `replan_every` steps.
   virtual torch::Tensor Plan(const Objective& objective) = 0;
+  /// As Plan, with `proposals` [P,H,A] (e.g. a policy's rollouts) taking P places of the
+  /// population in every iteration (P < population).
+  torch::Tensor Plan(const Objective& objective, const torch::Tensor& proposals);
+  /// The per-step spread [H,A] the last plan ended with (elite_mppi), else undefined: agents
+  /// that explore around the plan draw their noise from it.
+  const torch::Tensor& spread() const { return spread_; }
   /// Episode boundary: forget the warm start.
   virtual void Reset() = 0;
   /// Objective evaluations (sequences scored) since construction.
@@ -27,10 +33,12 @@ class Planner {
 
  protected:
   int64_t evaluations_ = 0;
+  torch::Tensor proposals_;  // [P,H,A] for the current Plan call, else undefined
+  torch::Tensor spread_;
 };
 
 struct PlannerConfig {
-  std::string type = "cem";  // cem | icem | mppi | random
+  std::string type = "cem";  // cem | icem | mppi | elite_mppi | random
   int horizon = 15;
   int iterations = 5;
   int population = 350;
@@ -45,10 +53,13 @@ struct PlannerConfig {
   double temperature = 1.0;
   double noise_std = 0.5;  // in units of the half action range
   double smoothing = 0.6;  // noise filter: u_t = s * e_t + (1 - s) * u_{t-1}
+  // elite_mppi (TD-MPC's MPPI): Gaussian std bounds in units of the half action range
+  double min_std = 0.05;
+  double max_std = 2;
 
   template <class V>
   void Visit(V& v) {
-    v("type", type, config::OneOf({"cem", "icem", "mppi", "random"}));
+    v("type", type, config::OneOf({"cem", "icem", "mppi", "elite_mppi", "random"}));
     v("horizon", horizon, config::AtLeast(1));
     v("iterations", iterations, config::AtLeast(1));
     v("population", population, config::AtLeast(2));
@@ -61,6 +72,8 @@ struct PlannerConfig {
     v("temperature", temperature, config::AtLeast(1e-9));
     v("noise_std", noise_std, config::AtLeast(0));
     v("smoothing", smoothing, config::Between(0, 1));
+    v("min_std", min_std, config::AtLeast(0));
+    v("max_std", max_std, config::AtLeast(1e-9));
   }
 };
 

@@ -1,0 +1,116 @@
+#include "mbrl/models/latent_net.h"
+
+#include <torch/torch.h>
+
+#include "mbrl/core/check.h"
+
+namespace mbrl {
+
+torch::Tensor SimNorm(const torch::Tensor& x, int64_t group) {
+  auto shape = x.sizes().vec();
+  MBRL_CHECK(shape.back() % group == 0, "SimNorm: size ", shape.back(), " not divisible by ",
+             group);
+  auto g = x.reshape({-1, shape.back() / group, group}).softmax(-1);
+  return g.reshape(shape);
+}
+
+namespace {
+// normal(0, std) redrawn outside +-2 std (LibTorch 1.13's C++ API has no trunc_normal_)
+void TruncatedNormal(torch::Tensor& w, double std) {
+  w.normal_(0, std);
+  for (auto out = w.abs() > 2 * std; out.any().item<bool>(); out = w.abs() > 2 * std)
+    w.masked_scatter_(out, torch::randn_like(w).mul_(std).masked_select(out));
+}
+
+// Mish x tanh(softplus(x)) as t = n / (n + 2), n = e^x (e^x + 2), with the hand derivative
+// t + x (1 - t^2) sigmoid(x): a few vectorised passes where LibTorch 1.13's CPU mish (and tanh)
+// run scalar, several times slower (docs/results.md, bench tdmpc2)
+struct Mish : torch::autograd::Function<Mish> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x) {
+    auto e = x.clamp_max(20).exp_();
+    auto n = (e + 2).mul_(e);
+    auto t = n / (n + 2);
+    ctx->save_for_backward({x, e, t});
+    return x * t;
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grad) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &x = saved[0], &e = saved[1], &t = saved[2];
+    auto sig = e / (e + 1);
+    auto d = (1 - t * t).mul_(x).mul_(sig).add_(t);
+    return {grad[0] * d};
+  }
+};
+}  // namespace
+
+torch::Tensor FastMish(const torch::Tensor& x) { return Mish::apply(x); }
+
+NormedMlpImpl::NormedMlpImpl(int64_t in, int64_t out, const NormedMlpOptions& opt) : opt_(opt) {
+  const int64_t e = opt.members;
+  std::vector<int64_t> sizes = {in};
+  for (int l = 0; l < opt.layers; ++l) sizes.push_back(opt.units);
+  sizes.push_back(out);
+  const int n = static_cast<int>(sizes.size()) - 1;
+  for (int i = 0; i < n; ++i) {
+    auto wi = torch::empty({e, sizes[i], sizes[i + 1]});
+    {
+      torch::NoGradGuard ng;
+      TruncatedNormal(wi, 0.02);
+      if (i == n - 1 && opt.zero_out) wi.zero_();
+    }
+    const auto id = std::to_string(i);
+    w.push_back(register_parameter("w" + id, wi));
+    b.push_back(register_parameter("b" + id, torch::zeros({e, 1, sizes[i + 1]})));
+    if (i < n - 1 || opt.simnorm > 0) {
+      ln_w.push_back(register_parameter("ln_w" + id, torch::ones({e, 1, sizes[i + 1]})));
+      ln_b.push_back(register_parameter("ln_b" + id, torch::zeros({e, 1, sizes[i + 1]})));
+    }
+  }
+}
+
+torch::Tensor NormedMlpImpl::forward(const torch::Tensor& x) { return Run(x, w, b, ln_w, ln_b); }
+
+torch::Tensor NormedMlpImpl::Members(const torch::Tensor& x, const torch::Tensor& index) {
+  auto pick = [&index](const std::vector<torch::Tensor>& v) {
+    std::vector<torch::Tensor> out;
+    for (const auto& t : v) out.push_back(t.index_select(0, index));
+    return out;
+  };
+  return Run(x, pick(w), pick(b), pick(ln_w), pick(ln_b));
+}
+
+torch::Tensor NormedMlpImpl::Run(torch::Tensor h, const std::vector<torch::Tensor>& w,
+                                 const std::vector<torch::Tensor>& b,
+                                 const std::vector<torch::Tensor>& ln_w,
+                                 const std::vector<torch::Tensor>& ln_b) {
+  const int64_t e = w.front().size(0);
+  if (h.dim() == 2) h = h.unsqueeze(0).expand({e, h.size(0), h.size(1)});
+  const int n = static_cast<int>(w.size());
+  for (int i = 0; i < n; ++i) {
+    h = torch::baddbmm(b[i], h, w[i]);
+    if (i == n - 1 && opt_.simnorm == 0) break;
+    if (i == 0 && opt_.dropout > 0) h = torch::dropout(h, opt_.dropout, is_training());
+    h = e == 1 ? torch::layer_norm(h, {h.size(-1)}, ln_w[i].view({-1}), ln_b[i].view({-1}))
+               : torch::addcmul(ln_b[i], torch::layer_norm(h, {h.size(-1)}), ln_w[i]);
+    h = i < n - 1 ? FastMish(h) : SimNorm(h, opt_.simnorm);
+  }
+  return h;
+}
+
+torch::Tensor NormedMlpImpl::Single(const torch::Tensor& x) {
+  MBRL_CHECK(opt_.members == 1, "NormedMlp::Single on an ensemble of ", opt_.members);
+  auto shape = x.sizes().vec();
+  auto y = forward(x.reshape({-1, shape.back()}).unsqueeze(0)).squeeze(0);
+  shape.back() = y.size(-1);
+  return y.reshape(shape);
+}
+
+void NormedMlpImpl::LerpTowards(const NormedMlpImpl& src, double tau) {
+  torch::NoGradGuard ng;
+  auto mine = parameters(), theirs = src.parameters();
+  MBRL_CHECK(mine.size() == theirs.size(), "NormedMlp::LerpTowards: different shapes");
+  for (size_t i = 0; i < mine.size(); ++i) mine[i].lerp_(theirs[i], tau);
+}
+
+}  // namespace mbrl

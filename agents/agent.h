@@ -35,9 +35,9 @@ class Agent {
   virtual void Load(torch::serialize::InputArchive&) {}
   /// The deterministic (eval) policy as a network, for `mbrl export`; none for planning agents.
   virtual std::optional<PolicyNet> Policy() const { return std::nullopt; }
-  /// A recurrent eval policy (obs, state -> action, next state), for agents whose policy is not a
-  /// plain network of the observation.
-  virtual std::optional<PolicyProgram> RecurrentPolicy() const { return std::nullopt; }
+  /// The eval policy as a program (obs[, state] -> action[, next state]), for agents whose
+  /// policy is not a plain MLP of the observation (Dreamer's RSSM step, TD-MPC2's encoder + prior).
+  virtual std::optional<PolicyProgram> Program() const { return std::nullopt; }
 };
 
 /// Builds the agent `cfg.agent` for `env`, with its section of `cfg`.

@@ -92,7 +92,7 @@ class DreamerAgent : public Agent {
             "return_scale", "train_updates", "train_s"};
   }
 
-  std::optional<PolicyProgram> RecurrentPolicy() const override {
+  std::optional<PolicyProgram> Program() const override {
     return DreamerPolicyProgram(rssm_, ac_, bounds_.scale(), bounds_.shift());
   }
 

@@ -8,7 +8,7 @@ std::string ExportRun(const std::string& run_dir, ExportFormat format, std::stri
   RunConfig cfg;
   std::unique_ptr<Env> env;
   auto agent = LoadRunAgent(run_dir, &cfg, &env);
-  if (const auto program = agent->RecurrentPolicy()) {
+  if (const auto program = agent->Program()) {
     if (out.empty()) out = run_dir + "/export/policy" + ExportExtension(format, true);
     WriteRecurrentPolicy(*program, format, out);
     return out;

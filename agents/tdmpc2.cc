@@ -26,6 +26,7 @@ class TdMpc2Agent : public Agent {
       : cfg_(cfg),
         threads_(threads),
         bounds_(env.spec(), device),
+        obs_dim_(env.spec().obs_dim),
         model_(env.spec().obs_dim, env.spec().act_dim, cfg.model, cfg.discount),
         planner_(MakePlanner(cfg.planner, std::vector<float>(env.spec().act_dim, -1.f),
                              std::vector<float>(env.spec().act_dim, 1.f), device,
@@ -86,8 +87,13 @@ class TdMpc2Agent : public Agent {
   }
 
   std::vector<std::string> MetricNames() const override {
-    return {"consistency_loss", "reward_loss", "value_loss", "pi_loss",   "pi_entropy",
-            "q_scale",          "grad_norm",   "update_ms",  "plan_ms",   "train_updates"};
+    return {"consistency_loss", "reward_loss", "value_loss", "pi_loss", "pi_entropy",
+            "q_scale",          "grad_norm",   "update_ms",  "plan_ms", "train_updates"};
+  }
+
+  std::optional<PolicyProgram> Program() const override {
+    return TdMpc2PolicyProgram(model_, obs_dim_, static_cast<int>(bounds_.dim()), bounds_.scale(),
+                               bounds_.shift());
   }
 
   void Save(torch::serialize::OutputArchive& ar) const override {
@@ -143,6 +149,7 @@ class TdMpc2Agent : public Agent {
   TdMpc2AgentConfig cfg_;
   ThreadsConfig threads_;
   ActionBounds bounds_;
+  int obs_dim_;
   TdMpc2 model_;
   std::unique_ptr<Planner> planner_;
   torch::Generator act_gen_, train_gen_;

@@ -5,6 +5,7 @@
 
 #include "mbrl/config/config.h"
 #include "mbrl/models/tdmpc2.h"
+#include "mbrl/native/program.h"
 #include "mbrl/planners/planner.h"
 
 namespace mbrl {
@@ -23,8 +24,8 @@ struct TdMpc2AgentConfig {
     p.max_std = 2;
     return p;
   }();
-  int proposals = 24;        // prior trajectories in every planning iteration
-  int seed_steps = 2500;     // uniform-random agent steps, then as many updates at once
+  int proposals = 24;     // prior trajectories in every planning iteration
+  int seed_steps = 2500;  // uniform-random agent steps, then as many updates at once
   double updates_per_step = 1;
   double discount = 0.99;    // per agent step (TD-MPC2: (L/5 - 1)/(L/5) in [0.95, 0.995])
   std::string act = "plan";  // plan | prior: act with the planner or with the prior alone
@@ -50,5 +51,10 @@ struct TdMpc2AgentConfig {
     v("act", act, config::OneOf({"plan", "prior"}));
   }
 };
+
+/// The prior policy for export: tanh(mean of the prior at Encode(obs)) scaled into the env's
+/// bounds (act_scale, act_shift [A]), as a stateless program (agents/tdmpc2_export.cc).
+PolicyProgram TdMpc2PolicyProgram(const TdMpc2& model, int obs_dim, int act_dim,
+                                  const torch::Tensor& act_scale, const torch::Tensor& act_shift);
 
 }  // namespace mbrl

@@ -497,10 +497,11 @@ std::string Train(const RunConfig& cfg, const config::Json& resolved, const std:
 }
 
 std::unique_ptr<Agent> LoadRunAgent(const std::string& run_dir, RunConfig* cfg,
-                                    std::unique_ptr<Env>* env) {
+                                    std::unique_ptr<Env>* env,
+                                    const std::vector<std::string>& overrides) {
   const std::string cfg_path = run_dir + "/config.json";
   MBRL_CHECK(fs::exists(cfg_path), run_dir, ": not a run directory (no config.json)");
-  *cfg = LoadRunConfig({cfg_path}, {}, nullptr);
+  *cfg = LoadRunConfig({cfg_path}, overrides, nullptr);
   SetThreads(cfg->threads.train.torch, cfg->threads.train.blas);
   *env = MakeRunEnv(*cfg);
   auto agent = MakeAgent(*cfg, **env, ResolveDevice(cfg->device));
@@ -510,11 +511,12 @@ std::unique_ptr<Agent> LoadRunAgent(const std::string& run_dir, RunConfig* cfg,
   return agent;
 }
 
-std::vector<double> Evaluate(const std::string& run_dir, int episodes, const VideoOptions& video) {
+std::vector<double> Evaluate(const std::string& run_dir, int episodes, const VideoOptions& video,
+                             const std::vector<std::string>& overrides) {
   MBRL_CHECK(episodes >= 1, "--episodes must be >= 1, got ", episodes);
   RunConfig cfg;
   std::unique_ptr<Env> env;
-  auto agent = LoadRunAgent(run_dir, &cfg, &env);
+  auto agent = LoadRunAgent(run_dir, &cfg, &env, overrides);
   // with a video: one frame per agent step, all episodes in one file
   std::unique_ptr<Renderer> renderer;
   std::unique_ptr<VideoWriter> writer;

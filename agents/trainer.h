@@ -31,8 +31,11 @@ std::string Train(const RunConfig& cfg, const config::Json& resolved,
 
 /// A run's agent restored from its latest checkpoint; `cfg` and `env` (which the agent may keep
 /// pointing to) get the run's config and task.
+/// `overrides` (key=value) change the saved config before the agent is built (e.g.
+/// tdmpc2.act=prior); the checkpoint must still fit it.
 std::unique_ptr<Agent> LoadRunAgent(const std::string& run_dir, RunConfig* cfg,
-                                    std::unique_ptr<Env>* env);
+                                    std::unique_ptr<Env>* env,
+                                    const std::vector<std::string>& overrides = {});
 
 /// Where and how large `Evaluate` renders its episodes (no video if `path` is empty).
 struct VideoOptions {
@@ -43,7 +46,8 @@ struct VideoOptions {
 /// Loads a run's config and latest checkpoint and plays `episodes` evaluation episodes,
 /// optionally rendering them all into one video.
 std::vector<double> Evaluate(const std::string& run_dir, int episodes,
-                             const VideoOptions& video = {});
+                             const VideoOptions& video = {},
+                             const std::vector<std::string>& overrides = {});
 
 /// Writes a run's deterministic policy in `format` to `out` (default
 /// <run_dir>/export/policy.<ext>); returns the path. Throws mbrl::Error for agents without a policy

@@ -90,7 +90,6 @@ TEST(Dreamer, ExportedRecurrentPolicyActsLikeTheAgent) {
       {"dreamer.model.classes=8"},
       {"dreamer.model.classes=0", "dreamer.model.layernorm=false",
        "dreamer.behavior.layernorm=false", "dreamer.model.symlog_obs=false"}};
-  const std::string onnx_python = OnnxPython();
   for (const auto& variant : variants) {
     SCOPED_TRACE(variant[0]);
     const std::string runs = testing::TempDir() + "/mbrl_dreamer_export";
@@ -153,20 +152,7 @@ TEST(Dreamer, ExportedRecurrentPolicyActsLikeTheAgent) {
     const auto a = torch::stack(acts);  // [T,A]
     ASSERT_EQ(a.size(0), 50);
     EXPECT_GT(a.std(0).max().item<float>(), 0.01) << "constant actions prove little";
-    WriteRaw(torch::stack(seen), runs + "/obs.f32");
-    WriteRaw(a, runs + "/expected.f32");
-    const std::string args =
-        " " MBRL_SOURCE_DIR "/tests/scripts/check_export.py --recurrent --obs " + runs +
-        "/obs.f32 --expected " + runs + "/expected.f32 --obs-dim " +
-        std::to_string(env->spec().obs_dim) + " --act-dim " + std::to_string(env->spec().act_dim);
-    auto r = Shell("/usr/bin/python3" + args + " --torchscript " + path);
-    EXPECT_EQ(r.code, 0) << r.out << r.err;
-    if (onnx_python.empty()) {
-      std::cout << "onnxruntime not installable (offline?): recurrent ONNX numerics unchecked\n";
-      continue;
-    }
-    r = Shell(onnx_python + args + " --onnx " + onnx);
-    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    ExpectPythonExportsAct(runs, torch::stack(seen), a, path, onnx, /*recurrent=*/true);
   }
 }
 

@@ -132,6 +132,10 @@ TEST(Export, RecurrentProgramRunsAlikeInEveryFormatAndBadFilesFail) {
   op("mul", {"y", "g"}, "g");
   op("add", {"g", "r"}, "y");
   op("tanh", {"y"}, "t");
+  op("mish", {"y"}, "u");
+  op("simnorm", {"y"}, "m", {4});
+  op("add", {"u", "m"}, "m");
+  op("add", {"t", "m"}, "t");
   op("sub", {"y", "t"}, "y");
   op("add", {"y", "t"}, "y");
   op("slice", {"y"}, "h", {0, 4});

@@ -1,8 +1,11 @@
 // TD-MPC2's pieces: the latent building blocks (Mish, SimNorm, member subsets), elite MPPI with
 // proposals, the model's update and checkpoint, the agent end to end on the inverted pendulum,
 // and one-line errors for bad settings.
+#include "mbrl/models/tdmpc2.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
+#include <torch/script.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -12,8 +15,9 @@
 
 #include "agents/run_config.h"
 #include "agents/trainer.h"
+#include "mbrl/export/export.h"
 #include "mbrl/models/latent_net.h"
-#include "mbrl/models/tdmpc2.h"
+#include "mbrl/native/program.h"
 #include "mbrl/planners/planner.h"
 #include "tests/test_util.h"
 
@@ -59,9 +63,7 @@ TEST(Planners, EliteMppiTakesProposalsIntoItsPopulation) {
   cfg.elite_fraction = 0.125, cfg.temperature = 1e-3;
   const std::vector<float> lo(4, -1.f), hi(4, 1.f);
   const auto target = torch::full({3, 4}, 0.9);
-  Objective f = [&](const torch::Tensor& a) {
-    return -(a - target).square().sum({1, 2});
-  };
+  Objective f = [&](const torch::Tensor& a) { return -(a - target).square().sum({1, 2}); };
   auto without = MakePlanner(cfg, lo, hi, torch::kCPU, 3)->Plan(f);
   auto planner = MakePlanner(cfg, lo, hi, torch::kCPU, 3);
   auto with = planner->Plan(f, target.unsqueeze(0));
@@ -126,9 +128,8 @@ TEST(TdMpc2, UpdatesLowerTheModelLossesAndACheckpointRestoresTheModel) {
   auto z = model->Encode(d.obs[0].narrow(0, 0, 1));
   auto acts = torch::rand({8, 3, 2}) * 2 - 1;
   auto g1 = at::detail::createCPUGenerator(9), g2 = at::detail::createCPUGenerator(9);
-  EXPECT_TRUE(torch::allclose(model->Value(z, acts, g1), copy->Value(copy->Encode(
-                                                              d.obs[0].narrow(0, 0, 1)),
-                                                          acts, g2)));
+  EXPECT_TRUE(torch::allclose(model->Value(z, acts, g1),
+                              copy->Value(copy->Encode(d.obs[0].narrow(0, 0, 1)), acts, g2)));
 }
 
 std::string TrainRun(const std::string& config, const std::string& runs,
@@ -164,6 +165,58 @@ TEST(TdMpc2, BeatsRandomClearlyOnTheInvertedPendulumAndResumes) {
   auto resumed = Shell(std::string(MBRL_BINARY) + " train --resume " + dir +
                        " total_env_steps=2600 progress=false");
   EXPECT_EQ(resumed.code, 0) << resumed.err;
+  // evaluation with the policy prior alone (no planning), and a bad override
+  auto prior = Shell(std::string(MBRL_BINARY) + " eval " + dir + " --episodes 1 tdmpc2.act=prior");
+  ASSERT_EQ(prior.code, 0) << prior.err;
+  EXPECT_NE(prior.out.find("\"overrides\":[\"tdmpc2.act=prior\"]"), std::string::npos) << prior.out;
+  EXPECT_NE(Shell(std::string(MBRL_BINARY) + " eval " + dir + " tdmpc2.act=tree").code, 0);
+}
+
+// `mbrl export` of a TD-MPC2 run: encoder + prior mean as a stateless program acts like the agent
+// with tdmpc2.act=prior along an episode in every format: TorchScript (C++ and Python), the
+// native runtime, and ONNX (onnxruntime, when installable).
+TEST(TdMpc2, ExportedPriorActsLikeTheAgentInEveryFormat) {
+  const std::string runs = testing::TempDir() + "/mbrl_runs_tdmpc2_export";
+  const std::string dir = TrainRun(
+      MBRL_SOURCE_DIR "/configs/tdmpc2_dmc_cartpole.json", runs,
+      {"total_env_steps=2000", "env.action_repeat=4", "final_eval_episodes=1",
+       "tdmpc2.model.lr=1e-3", "eval_every_steps=0", "tdmpc2.seed_steps=50",
+       "tdmpc2.model.latent=16", "tdmpc2.model.simnorm=4", "tdmpc2.model.units=32",
+       "tdmpc2.model.enc_units=32", "tdmpc2.model.batch_size=16", "tdmpc2.planner.population=32",
+       "tdmpc2.planner.iterations=2", "tdmpc2.proposals=4"});
+  const std::string ts = ExportRun(dir, ExportFormat::kTorchScript);
+  const std::string onnx = ExportRun(dir, ExportFormat::kOnnx);
+  const std::string native_path = ExportRun(dir, ExportFormat::kNative);
+  EXPECT_EQ(native_path, dir + "/export/policy.mbrlr");
+  auto module = torch::jit::load(ts);
+  auto native = NativeRecurrentPolicy::Load(native_path);
+  RunConfig cfg;
+  std::unique_ptr<Env> env;
+  auto agent = LoadRunAgent(dir, &cfg, &env, {"tdmpc2.act=prior"});
+  agent->BeginEpisode(5);
+  auto obs = env->Reset(5);
+  Eigen::VectorXf native_act(env->spec().act_dim);
+  std::vector<torch::Tensor> seen, acts;
+  float worst = 0, worst_native = 0;
+  for (bool done = false; !done;) {
+    auto want = agent->Act(obs, /*eval=*/true).to(torch::kFloat);
+    auto o = obs.to(torch::kFloat).contiguous().view({1, -1});
+    worst = std::max(worst,
+                     (module.forward({o}).toTensor().view({-1}) - want).abs().max().item<float>());
+    native.Act(o.data_ptr<float>(), nullptr, native_act.data());
+    for (int64_t i = 0; i < want.numel(); ++i)
+      worst_native = std::max(worst_native, std::abs(native_act[i] - want[i].item<float>()));
+    seen.push_back(o.view({-1}));
+    acts.push_back(want);
+    auto step = env->Step(want);
+    obs = step.obs;
+    done = step.terminated || step.truncated;
+  }
+  EXPECT_LE(worst, 1e-5);
+  EXPECT_LE(worst_native, 1e-5);
+  const auto a = torch::stack(acts);  // [T,A]
+  EXPECT_GT(a.std(0).max().item<float>(), 0.01) << "constant actions prove little";
+  ExpectPythonExportsAct(runs, torch::stack(seen), a, ts, onnx, /*recurrent=*/false);
 }
 
 TEST(TdMpc2, BadSettingsGetOneLineErrors) {

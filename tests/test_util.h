@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -108,6 +109,30 @@ inline std::string VenvPython(const std::string& name, const std::string& import
 // Python with onnx + onnxruntime (beside Debian's torch), or "" offline.
 inline std::string OnnxPython() {
   return VenvPython("venv", "onnx, onnxruntime", "onnx onnxruntime", true);
+}
+
+// An episode's observations [T,O] and the agent's actions [T,A] replayed through exported files
+// in Python (tests/scripts/check_export.py): TorchScript with Debian's torch, ONNX with
+// onnxruntime when installable (else it says so). `recurrent`: fed in order from the zero state.
+inline void ExpectPythonExportsAct(const std::string& dir, const torch::Tensor& obs,
+                                   const torch::Tensor& act, const std::string& ts,
+                                   const std::string& onnx, bool recurrent) {
+  WriteRaw(obs, dir + "/obs.f32");
+  WriteRaw(act, dir + "/expected.f32");
+  const std::string args = " " MBRL_SOURCE_DIR "/tests/scripts/check_export.py" +
+                           std::string(recurrent ? " --recurrent" : "") + " --obs " + dir +
+                           "/obs.f32 --expected " + dir + "/expected.f32 --obs-dim " +
+                           std::to_string(obs.size(1)) + " --act-dim " +
+                           std::to_string(act.size(1));
+  auto r = Shell("/usr/bin/python3" + args + " --torchscript " + ts);
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  const std::string py = OnnxPython();
+  if (py.empty()) {
+    std::cout << "onnxruntime not installable (offline?): ONNX numerics unchecked\n";
+    return;
+  }
+  r = Shell(py + args + " --onnx " + onnx);
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
 }
 
 }  // namespace mbrl

@@ -28,7 +28,7 @@ commands:
   train <config.json> [key.path=value ...] [--print-config]   train a new run
   train --resume <run_dir> [key.path=value ...]                continue a stopped run
         [--from-checkpoint]                    ...from its checkpoint alone (dataset unusable)
-  eval <run_dir> [--episodes N]                                play the saved agent
+  eval <run_dir> [--episodes N] [key=value ...]                play the saved agent
        [--video out.gif|out.mp4 [--width W] [--height H]]     ...and render it (mp4: ffmpeg)
   export <run_dir> --format torchscript|onnx|native [--out F]  write the policy for deployment
   compare <run dirs, sweep dirs or globs> [--out DIR] [--budgets S1,S2,...]
@@ -109,6 +109,7 @@ int EvalCommand(const std::vector<std::string>& args) {
   std::string dir;
   int episodes = 5;
   VideoOptions video;
+  std::vector<std::string> overrides;  // key=value on the saved config
   // the positive integer after flag args[i]
   auto positive = [&args](size_t* i) {
     const std::string& flag = args[*i];
@@ -127,15 +128,18 @@ int EvalCommand(const std::vector<std::string>& args) {
       video.path = args[++i];
     } else if (dir.empty() && args[i].rfind("--", 0) != 0) {
       dir = args[i];
+    } else if (args[i].rfind("--", 0) != 0 && args[i].find('=') != std::string::npos) {
+      overrides.push_back(args[i]);
     } else {
       throw Error("eval: unexpected argument '" + args[i] + "'");
     }
   }
   MBRL_CHECK(!dir.empty(), "eval: missing run directory");
-  const auto returns = Evaluate(dir, episodes, video);
+  const auto returns = Evaluate(dir, episodes, video, overrides);
   double mean = 0;
   for (double r : returns) mean += r / returns.size();
   nlohmann::json j = {{"run", dir}, {"episodes", episodes}, {"returns", returns}, {"mean", mean}};
+  if (!overrides.empty()) j["overrides"] = overrides;
   if (!video.path.empty()) j["video"] = video.path;
   std::cout << j.dump() << std::endl;
   return 0;

@@ -114,14 +114,14 @@ ExportFormat ParseExportFormat(const std::string& name) {
   throw Error("export: unknown --format '" + name + "' (torchscript, onnx, native)");
 }
 
-const char* ExportExtension(ExportFormat format, bool recurrent) {
+const char* ExportExtension(ExportFormat format, bool program) {
   switch (format) {
     case ExportFormat::kTorchScript:
       return ".pt";
     case ExportFormat::kOnnx:
       return ".onnx";
     case ExportFormat::kNative:
-      return recurrent ? ".mbrlr" : ".mbrlp";
+      return program ? ".mbrlr" : ".mbrlp";
   }
   return "";
 }
@@ -234,12 +234,16 @@ namespace {
 
 void WriteProgramScript(const PolicyProgram& p, const std::string& path) {
   const auto sizes = p.Validate(path);
-  torch::jit::Module m("MbrlRecurrentPolicy");
+  const bool recurrent = p.state_dim > 0;
+  torch::jit::Module m(recurrent ? "MbrlRecurrentPolicy" : "MbrlPolicy");
   std::ostringstream src;
   src.precision(17);
-  src << "def initial_state(self, batch: int) -> Tensor:\n"
-      << "    return torch.zeros([batch, " << p.state_dim << "])\n"
-      << "def forward(self, v_obs: Tensor, v_state: Tensor) -> Tuple[Tensor, Tensor]:\n";
+  if (recurrent)
+    src << "def initial_state(self, batch: int) -> Tensor:\n"
+        << "    return torch.zeros([batch, " << p.state_dim << "])\n"
+        << "def forward(self, v_obs: Tensor, v_state: Tensor) -> Tuple[Tensor, Tensor]:\n";
+  else
+    src << "def forward(self, v_obs: Tensor) -> Tensor:\n";
   for (size_t i = 0; i < p.ops.size(); ++i) {
     const ProgramOp& o = p.ops[i];
     std::vector<std::string> w;
@@ -261,6 +265,12 @@ void WriteProgramScript(const PolicyProgram& p, const std::string& path) {
           << w[1] << ", " << o.eps << ", False)";
     } else if (o.op == "silu") {
       src << x << " * torch.sigmoid(" << x << ")";
+    } else if (o.op == "mish") {
+      src << x << " * torch.tanh(torch.where(" << x << " > 20.0, " << x
+          << ", torch.log1p(torch.exp(" << x << "))))";
+    } else if (o.op == "simnorm") {
+      src << "torch.softmax(" << x << ".view([-1, " << sizes[i] / o.ints[0] << ", " << o.ints[0]
+          << "]), -1).view([-1, " << sizes[i] << "])";
     } else if (o.op == "symlog") {
       src << "torch.sign(" << x << ") * torch.log1p(torch.abs(" << x << "))";
     } else if (o.op == "relu" || o.op == "tanh" || o.op == "sigmoid") {
@@ -283,7 +293,7 @@ void WriteProgramScript(const PolicyProgram& p, const std::string& path) {
     }
     src << "\n";
   }
-  src << "    return v_action, v_next_state\n";
+  src << (recurrent ? "    return v_action, v_next_state\n" : "    return v_action\n");
   m.register_attribute("obs_dim", c10::IntType::get(), int64_t{p.obs_dim});
   m.register_attribute("act_dim", c10::IntType::get(), int64_t{p.act_dim});
   m.register_attribute("state_dim", c10::IntType::get(), int64_t{p.state_dim});
@@ -294,10 +304,12 @@ void WriteProgramScript(const PolicyProgram& p, const std::string& path) {
 void WriteProgramOnnx(const PolicyProgram& p, const std::string& path) {
   onnx::ModelProto model;
   auto* g = NewOnnxModel(&model, "mbrl_recurrent_policy");
+  const bool recurrent = p.state_dim > 0;
   SetMatrixType(g->add_input(), "obs", p.obs_dim);
-  SetMatrixType(g->add_input(), "state", p.state_dim);
+  if (recurrent) SetMatrixType(g->add_input(), "state", p.state_dim);
   const auto sizes = p.Validate(path);
-  std::map<std::string, std::string> name = {{"obs", "obs"}, {"state", "state"}};
+  std::map<std::string, std::string> name = {{"obs", "obs"},
+                                             {"state", "state"}};  // state: if N > 0
   std::map<std::string, int64_t> size = {{"obs", p.obs_dim}, {"state", p.state_dim}};
   AddInitializer(g, "one", std::vector<float>{1.f}.data(), {});
   for (size_t i = 0; i < p.ops.size(); ++i) {
@@ -327,6 +339,17 @@ void WriteProgramOnnx(const PolicyProgram& p, const std::string& path) {
     } else if (o.op == "silu") {
       AddNode(g, "Sigmoid", {x}, tag + "sigmoid");
       AddNode(g, "Mul", {x, tag + "sigmoid"}, out);
+    } else if (o.op == "mish") {  // x tanh(softplus(x)); opset 17 has no Mish
+      AddNode(g, "Softplus", {x}, tag + "softplus");
+      AddNode(g, "Tanh", {tag + "softplus"}, tag + "tanh");
+      AddNode(g, "Mul", {x, tag + "tanh"}, out);
+    } else if (o.op == "simnorm") {  // reshape [B,G,k], softmax over k, reshape back
+      const int64_t k = o.ints[0], n = size.at(o.in[0]);
+      AddInt64s(g, tag + "grouped", {-1, n / k, k});
+      AddInt64s(g, tag + "flat", {-1, n});
+      AddNode(g, "Reshape", {x, tag + "grouped"}, tag + "logits");
+      SetAttr(AddNode(g, "Softmax", {tag + "logits"}, tag + "softmax"), "axis", -1);
+      AddNode(g, "Reshape", {tag + "softmax", tag + "flat"}, out);
     } else if (o.op == "symlog") {  // sign(x) log(1 + |x|)
       AddNode(g, "Abs", {x}, tag + "abs");
       AddNode(g, "Add", {tag + "abs", "one"}, tag + "abs1");
@@ -369,9 +392,11 @@ void WriteProgramOnnx(const PolicyProgram& p, const std::string& path) {
     size[o.out] = sizes[i];
   }
   AddNode(g, "Identity", {name.at("action")}, "action");
-  AddNode(g, "Identity", {name.at("next_state")}, "next_state");
   SetMatrixType(g->add_output(), "action", p.act_dim);
-  SetMatrixType(g->add_output(), "next_state", p.state_dim);
+  if (recurrent) {
+    AddNode(g, "Identity", {name.at("next_state")}, "next_state");
+    SetMatrixType(g->add_output(), "next_state", p.state_dim);
+  }
   SaveOnnx(model, path);
 }
 

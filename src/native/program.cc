@@ -1,4 +1,4 @@
-// Recurrent policy programs: validation, file I/O and the native interpreter.
+// Policy programs (recurrent or stateless): validation, file I/O and the native interpreter.
 #include "mbrl/native/program.h"
 
 #include <cctype>
@@ -31,7 +31,9 @@ enum Code {
   kAffine,
   kConcat,
   kSlice,
-  kOneHot
+  kOneHot,
+  kMish,
+  kSimNorm
 };
 struct OpInfo {
   const char* name;
@@ -39,11 +41,11 @@ struct OpInfo {
   int params;
   int ints;
 };
-constexpr OpInfo kOps[] = {{"linear", 1, 2, 0}, {"layernorm", 1, 2, 0},    {"silu", 1, 0, 0},
-                           {"relu", 1, 0, 0},   {"tanh", 1, 0, 0},         {"sigmoid", 1, 0, 0},
-                           {"symlog", 1, 0, 0}, {"add", 2, 0, 0},          {"sub", 2, 0, 0},
-                           {"mul", 2, 0, 0},    {"affine", 1, 2, 0},       {"concat", -1, 0, 0},
-                           {"slice", 1, 0, 2},  {"onehot_argmax", 1, 0, 1}};
+constexpr OpInfo kOps[] = {
+    {"linear", 1, 2, 0}, {"layernorm", 1, 2, 0},     {"silu", 1, 0, 0},   {"relu", 1, 0, 0},
+    {"tanh", 1, 0, 0},   {"sigmoid", 1, 0, 0},       {"symlog", 1, 0, 0}, {"add", 2, 0, 0},
+    {"sub", 2, 0, 0},    {"mul", 2, 0, 0},           {"affine", 1, 2, 0}, {"concat", -1, 0, 0},
+    {"slice", 1, 0, 2},  {"onehot_argmax", 1, 0, 1}, {"mish", 1, 0, 0},   {"simnorm", 1, 0, 1}};
 
 int CodeOf(const std::string& op) {
   for (int c = 0; c < static_cast<int>(std::size(kOps)); ++c)
@@ -66,9 +68,10 @@ const std::string& PolicyProgram::Add(ProgramOp op) {
 }
 
 std::vector<int64_t> PolicyProgram::Validate(const std::string& what) const {
-  if (obs_dim < 1 || act_dim < 1 || state_dim < 1)
-    Fail(what, "obs_dim, act_dim and state_dim must be >= 1");
-  std::map<std::string, int64_t> size = {{"obs", obs_dim}, {"state", state_dim}};
+  if (obs_dim < 1 || act_dim < 1 || state_dim < 0)
+    Fail(what, "obs_dim and act_dim must be >= 1, state_dim >= 0");
+  std::map<std::string, int64_t> size = {{"obs", obs_dim}};
+  if (state_dim > 0) size["state"] = state_dim;
   std::vector<int64_t> out_size;
   for (size_t i = 0; i < ops.size(); ++i) {
     const ProgramOp& o = ops[i];
@@ -123,6 +126,9 @@ std::vector<int64_t> PolicyProgram::Validate(const std::string& what) const {
       case kOneHot:
         if (o.ints[0] < 1 || n % o.ints[0] != 0) fail("size not divisible by the groups");
         break;
+      case kSimNorm:
+        if (o.ints[0] < 1 || n % o.ints[0] != 0) fail("size not divisible by the group size");
+        break;
       default:
         break;
     }
@@ -135,7 +141,7 @@ std::vector<int64_t> PolicyProgram::Validate(const std::string& what) const {
       Fail(what, std::string("the program must set '") + name + "' of size " + std::to_string(n));
   };
   check_out("action", act_dim);
-  check_out("next_state", state_dim);
+  if (state_dim > 0) check_out("next_state", state_dim);
   return out_size;
 }
 
@@ -201,7 +207,7 @@ PolicyProgram LoadProgram(const std::string& path) {
 }
 
 NativeRecurrentPolicy::NativeRecurrentPolicy(PolicyProgram p) : program_(std::move(p)) {
-  const auto sizes = program_.Validate("recurrent policy");
+  const auto sizes = program_.Validate("policy program");
   obs_.resize(program_.obs_dim);
   state_.resize(program_.state_dim);
   std::map<std::string, const Eigen::VectorXf*> reg = {{"obs", &obs_}, {"state", &state_}};
@@ -215,12 +221,12 @@ NativeRecurrentPolicy::NativeRecurrentPolicy(PolicyProgram p) : program_(std::mo
     reg[o.out] = &value_.back();
   }
   action_ = reg.at("action");
-  next_state_ = reg.at("next_state");
+  if (program_.state_dim > 0) next_state_ = reg.at("next_state");
 }
 
 void NativeRecurrentPolicy::Act(const float* obs, float* state, float* action) {
   obs_ = Eigen::Map<const Eigen::VectorXf>(obs, program_.obs_dim);
-  state_ = Eigen::Map<const Eigen::VectorXf>(state, program_.state_dim);
+  if (next_state_) state_ = Eigen::Map<const Eigen::VectorXf>(state, program_.state_dim);
   for (size_t i = 0; i < value_.size(); ++i) {
     const ProgramOp& o = program_.ops[i];
     Eigen::VectorXf& v = value_[i];
@@ -283,10 +289,24 @@ void NativeRecurrentPolicy::Act(const float* obs, float* state, float* action) {
         }
         break;
       }
+      case kMish:  // x tanh(softplus(x)); softplus(x) = x above 20, as torch's
+        v = x.unaryExpr(
+            [](float a) { return a * std::tanh(a > 20.f ? a : std::log1p(std::exp(a))); });
+        break;
+      case kSimNorm: {  // softmax over each group of ints[0] entries
+        const int64_t k = o.ints[0];
+        for (int64_t g = 0; g < x.size() / k; ++g) {
+          const auto seg = x.segment(g * k, k);
+          auto out = v.segment(g * k, k);
+          out = (seg.array() - seg.maxCoeff()).exp();
+          out /= out.sum();
+        }
+        break;
+      }
     }
   }
   Eigen::Map<Eigen::VectorXf>(action, program_.act_dim) = *action_;
-  Eigen::Map<Eigen::VectorXf>(state, program_.state_dim) = *next_state_;
+  if (next_state_) Eigen::Map<Eigen::VectorXf>(state, program_.state_dim) = *next_state_;
 }
 
 }  // namespace mbrl

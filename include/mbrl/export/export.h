@@ -20,8 +20,8 @@ enum class ExportFormat { kTorchScript, kOnnx, kNative };
 
 /// "torchscript" | "onnx" | "native"; throws mbrl::Error otherwise.
 ExportFormat ParseExportFormat(const std::string& name);
-/// File extension of a format: ".pt", ".onnx", ".mbrlp" (recurrent policies: ".mbrlr").
-const char* ExportExtension(ExportFormat format, bool recurrent = false);
+/// File extension of a format: ".pt", ".onnx", ".mbrlp" (policy programs: ".mbrlr").
+const char* ExportExtension(ExportFormat format, bool program = false);
 
 /// Module "MbrlPolicy" with forward(obs [B,O]) -> action [B,A] and int attributes obs_dim, act_dim.
 void WriteTorchScript(const PolicyNet& net, const std::string& path);
@@ -30,9 +30,11 @@ void WriteOnnx(const PolicyNet& net, const std::string& path);
 /// Writes `net` in `format` to `path` (atomically: temporary file + rename).
 void WritePolicy(const PolicyNet& net, ExportFormat format, const std::string& path);
 
-/// A recurrent policy program (Dreamer) in `format`: TorchScript module "MbrlRecurrentPolicy"
+/// A policy program in `format`. Recurrent (Dreamer): TorchScript module "MbrlRecurrentPolicy"
 /// (forward(obs [B,O], state [B,N]) -> (action, next_state), initial_state(B)), ONNX graph
-/// (obs, state -> action, next_state) or the native program file. Atomic like WritePolicy.
+/// (obs, state -> action, next_state). Stateless (TD-MPC2, N = 0): the interface of
+/// WriteTorchScript / WriteOnnx (obs -> action). Or the native program file. Atomic like
+/// WritePolicy.
 void WriteRecurrentPolicy(const PolicyProgram& p, ExportFormat format, const std::string& path);
 
 /// A float tensor [rows,cols], or [k] as [1,k], copied into a row-major matrix.

@@ -1,8 +1,9 @@
 #pragma once
-/// A recurrent deployable policy without LibTorch: a straight-line program of small ops over
-/// named vectors, with inputs "obs" [O] and "state" [N] and outputs "action" [A] and "next_state"
-/// [N]. Dreamer's RSSM posterior step + actor is one such program; `mbrl export` writes the same
-/// program as TorchScript, ONNX or this runtime's file. Format: docs/formats.md ("Recurrent").
+/// A deployable policy without LibTorch: a straight-line program of small ops over named
+/// vectors, with inputs "obs" [O] and "state" [N] and outputs "action" [A] and "next_state" [N]
+/// (N = 0: stateless, no state in or out). Dreamer's RSSM posterior step + actor is a recurrent
+/// one, TD-MPC2's encoder + policy prior a stateless one; `mbrl export` writes the same program
+/// as TorchScript, ONNX or this runtime's file. Format: docs/formats.md ("Recurrent").
 #include <Eigen/Core>
 #include <string>
 #include <vector>
@@ -17,7 +18,8 @@ namespace mbrl {
 ///   silu | relu | tanh | sigmoid | symlog (x)          add | sub | mul (x, y)  same size
 ///   affine(x) scale [k], shift [k]: x*scale + shift    concat(x, y, ...)
 ///   slice(x) ints {start, len}                         onehot_argmax(x) ints {groups}: per group
-///                                                      of k/groups, 1 at the first maximum
+///   mish(x): x tanh(softplus(x))                       of k/groups, 1 at the first maximum
+///   simnorm(x) ints {group}: softmax over each group of `group` consecutive entries
 struct ProgramOp {
   std::string op;
   std::vector<std::string> in;
@@ -53,7 +55,8 @@ class NativeRecurrentPolicy {
 
   /// The state at an episode start (zeros) [N].
   Eigen::VectorXf InitialState() const { return Eigen::VectorXf::Zero(program_.state_dim); }
-  /// obs [O], state [N] -> action [A]; `state` is replaced by the next state. Allocates nothing.
+  /// obs [O], state [N] -> action [A]; `state` is replaced by the next state (unused when
+  /// N = 0). Allocates nothing.
   void Act(const float* obs, float* state, float* action);
 
   const PolicyProgram& program() const { return program_; }

@@ -40,6 +40,25 @@ TEST(LatentNet, FastMishEqualsTorchMishAndItsGradient) {
   EXPECT_NEAR(tails[1].item<double>(), 100, 1e-4);
 }
 
+// The fused LayerNorm + affine + Mish (forward, backward, no-grad forward) against torch's ops
+// under autograd; U = 50 is no multiple of a vector width, scales reach Mish's far tails.
+TEST(LatentNet, FusedLayerNormMishEqualsTheTorchOpsAndTheirGradients) {
+  torch::manual_seed(7);
+  auto h = (torch::randn({3, 37, 50}) * 4 + 1).requires_grad_(true);
+  auto w = (torch::randn({3, 1, 50}) * 8).requires_grad_(true);
+  auto b = torch::randn({3, 1, 50}).requires_grad_(true);
+  auto gy = torch::randn({3, 37, 50});
+  auto y = LayerNormMish(h, w, b);
+  auto g = torch::autograd::grad({y}, {h, w, b}, {gy});
+  auto y2 = torch::mish(torch::addcmul(b, torch::layer_norm(h, {50}), w));
+  auto g2 = torch::autograd::grad({y2}, {h, w, b}, {gy});
+  EXPECT_LT((y - y2).abs().max().item<double>(), 1e-4);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_LT(((g[i] - g2[i]).abs() / (g2[i].abs() + 1)).max().item<double>(), 1e-4) << i;
+  torch::NoGradGuard ng;
+  EXPECT_LT((LayerNormMish(h, w, b) - y2).abs().max().item<double>(), 1e-4);
+}
+
 TEST(LatentNet, SimNormMakesSimplicesAndMembersAreSlicesOfTheEnsemble) {
   auto z = SimNorm(torch::randn({3, 5, 16}), 8);
   EXPECT_TRUE(torch::allclose(z.view({3, 5, 2, 8}).sum(-1), torch::ones({3, 5, 2})));

@@ -473,9 +473,13 @@ int BenchTdMpc2(const ThreadsConfig& threads, int repeats, bool tune_malloc) {
     int obs, act;
     TdMpc2AgentConfig cfg;
   };
-  TdMpc2AgentConfig lean, full;
+  TdMpc2AgentConfig lean, full, small;
   full.model.latent = 512, full.model.units = 512, full.model.enc_units = 256;
-  const Case cases[] = {{"default_cartpole", 5, 1, lean},
+  // configs/tdmpc2_dmc_cartpole.json
+  small.model.latent = 64, small.model.units = 128, small.model.enc_units = 128;
+  small.model.batch_size = 128;
+  const Case cases[] = {{"cartpole_config", 5, 1, small},
+                        {"default_cartpole", 5, 1, lean},
                         {"default_walker", 24, 6, lean},
                         {"tdmpc2_5m_walker", 24, 6, full}};
   const double gemm = GemmGflops(1, 768, 256);
@@ -507,10 +511,12 @@ int BenchTdMpc2(const ThreadsConfig& threads, int repeats, bool tune_malloc) {
     update();
     if (const char* prof = std::getenv("MBRL_PROFILE")) {  // chrome traces of 5 calls each
       {
-        torch::autograd::profiler::RecordProfile guard(std::string(prof) + "_update.json");
+        torch::autograd::profiler::RecordProfile guard(std::string(prof) + "_" + c.name +
+                                                       "_update.json");
         for (int i = 0; i < 5; ++i) update();
       }
-      torch::autograd::profiler::RecordProfile guard(std::string(prof) + "_plan.json");
+      torch::autograd::profiler::RecordProfile guard(std::string(prof) + "_" + c.name +
+                                                     "_plan.json");
       for (int i = 0; i < 5; ++i) plan();
     }
     std::vector<double> up_s, plan_s;
@@ -524,8 +530,8 @@ int BenchTdMpc2(const ThreadsConfig& threads, int repeats, bool tune_malloc) {
                  rw = RowFlop(model->reward_net()), pi = RowFlop(model->pi_net()),
                  q = RowFlop(model->q_net()), q2 = q * 2 / m.num_q;
     const double tb = double(t) * b, t1b = double(t + 1) * b;
-    const double up_flop = tb * (enc + pi + q2) + 3 * (b * enc + tb * (dyn + rw + q)) +
-                           3 * t1b * (pi + q2);
+    const double up_flop =
+        tb * (enc + pi + q2) + 3 * (b * enc + tb * (dyn + rw + q)) + 3 * t1b * (pi + q2);
     const double n = pc.population, h = pc.horizon, k = c.cfg.proposals;
     const double plan_flop =
         enc + k * (h * pi + (h - 1) * dyn) + pc.iterations * n * (h * (dyn + rw) + pi + q2);
@@ -693,8 +699,9 @@ int Bench(const std::vector<std::string>& args) {
   }
   if (args[0] == "sac")
     return BenchSac(pools(defaults.update), static_cast<int>(repeats), tune_malloc);
+  if (args[0] == "search") return BenchSearch(pools({1, 1}), 1.5);
   throw Error("bench: unknown benchmark '" + args[0] +
-              "' (known: env, planner, train, sac, rssm, tdmpc2, export)");
+              "' (known: env, planner, train, sac, rssm, tdmpc2, search, export)");
 }
 
 }  // namespace mbrl

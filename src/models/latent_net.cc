@@ -1,7 +1,11 @@
 #include "mbrl/models/latent_net.h"
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+
+#include "ln_mish_kernel.h"
 #include "mbrl/core/check.h"
 
 namespace mbrl {
@@ -42,9 +46,65 @@ struct Mish : torch::autograd::Function<Mish> {
     return {grad[0] * d};
   }
 };
+
+// LayerNorm (eps 1e-5) + per-member affine + Mish in one pass per row (kernels::LnMish*):
+// h [E,N,U], w, b [E,1,U]. Saves x-hat [E,N,U] and 1/std [E,N] for the backward.
+void LnMishRows(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& b,
+                torch::Tensor& out, float* xhat, float* rstd) {
+  const int64_t e = h.size(0), n = h.size(1), u = h.size(2);
+  at::parallel_for(0, e * n, 64, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1;) {  // rows r0..r1 may span members
+      const int64_t m = r / n, end = std::min(r1, (m + 1) * n);
+      kernels::LnMishForward(h.data_ptr<float>() + r * u, w.data_ptr<float>() + m * u,
+                             b.data_ptr<float>() + m * u, end - r, u, 1e-5f,
+                             out.data_ptr<float>() + r * u, xhat ? xhat + r * u : nullptr,
+                             rstd ? rstd + r : nullptr);
+      r = end;
+    }
+  });
+}
+
+struct LnMish : torch::autograd::Function<LnMish> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& h,
+                               const torch::Tensor& w, const torch::Tensor& b) {
+    auto hc = h.contiguous(), wc = w.contiguous(), bc = b.contiguous();
+    auto out = torch::empty_like(hc), xhat = torch::empty_like(hc);
+    auto rstd = torch::empty({hc.size(0), hc.size(1)}, hc.options());
+    LnMishRows(hc, wc, bc, out, xhat.data_ptr<float>(), rstd.data_ptr<float>());
+    ctx->save_for_backward({xhat, rstd, wc, bc});
+    return out;
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grad) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &xhat = saved[0], &rstd = saved[1], &w = saved[2], &b = saved[3];
+    auto g = grad[0].contiguous();
+    const int64_t e = xhat.size(0), n = xhat.size(1), u = xhat.size(2);
+    auto dh = torch::empty_like(xhat), dw = torch::zeros_like(w), db = torch::zeros_like(b);
+    for (int64_t m = 0; m < e; ++m)
+      kernels::LnMishBackward(g.data_ptr<float>() + m * n * u, xhat.data_ptr<float>() + m * n * u,
+                              rstd.data_ptr<float>() + m * n, w.data_ptr<float>() + m * u,
+                              b.data_ptr<float>() + m * u, n, u, dh.data_ptr<float>() + m * n * u,
+                              dw.data_ptr<float>() + m * u, db.data_ptr<float>() + m * u);
+    return {dh, dw, db};
+  }
+};
+
 }  // namespace
 
 torch::Tensor FastMish(const torch::Tensor& x) { return Mish::apply(x); }
+
+torch::Tensor LayerNormMish(const torch::Tensor& h, const torch::Tensor& w,
+                            const torch::Tensor& b) {
+  MBRL_CHECK(h.dim() == 3 && w.dim() == 3 && w.size(1) == 1, "LayerNormMish: h [E,N,U], w [E,1,U]");
+  if (!h.device().is_cpu() || h.scalar_type() != torch::kFloat)  // the unfused ops elsewhere
+    return FastMish(torch::addcmul(b, torch::layer_norm(h, {h.size(-1)}), w));
+  if (torch::GradMode::is_enabled()) return LnMish::apply(h, w, b);
+  auto hc = h.contiguous(), wc = w.contiguous(), bc = b.contiguous();
+  auto out = torch::empty_like(hc);
+  LnMishRows(hc, wc, bc, out, nullptr, nullptr);
+  return out;
+}
 
 NormedMlpImpl::NormedMlpImpl(int64_t in, int64_t out, const NormedMlpOptions& opt) : opt_(opt) {
   const int64_t e = opt.members;
@@ -91,9 +151,13 @@ torch::Tensor NormedMlpImpl::Run(torch::Tensor h, const std::vector<torch::Tenso
     h = torch::baddbmm(b[i], h, w[i]);
     if (i == n - 1 && opt_.simnorm == 0) break;
     if (i == 0 && opt_.dropout > 0) h = torch::dropout(h, opt_.dropout, is_training());
+    if (i < n - 1) {
+      h = LayerNormMish(h, ln_w[i], ln_b[i]);
+      continue;
+    }
     h = e == 1 ? torch::layer_norm(h, {h.size(-1)}, ln_w[i].view({-1}), ln_b[i].view({-1}))
                : torch::addcmul(ln_b[i], torch::layer_norm(h, {h.size(-1)}), ln_w[i]);
-    h = i < n - 1 ? FastMish(h) : SimNorm(h, opt_.simnorm);
+    h = SimNorm(h, opt_.simnorm);
   }
   return h;
 }

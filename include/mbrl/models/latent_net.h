@@ -17,6 +17,10 @@ torch::Tensor SimNorm(const torch::Tensor& x, int64_t group);
 /// Mish (Misra 2019), x tanh(softplus(x)), equal to torch::mish to float rounding and faster
 /// on CPU; differentiable.
 torch::Tensor FastMish(const torch::Tensor& x);
+/// mish(LayerNorm(h) * w + b) per member: h [E,N,U], w, b [E,1,U] (LayerNorm eps 1e-5, no
+/// affine of its own). On CPU float one fused pass per row with its own backward; elsewhere the
+/// unfused ops.
+torch::Tensor LayerNormMish(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& b);
 
 struct NormedMlpOptions {
   int64_t members = 1;    // E networks with separate weights

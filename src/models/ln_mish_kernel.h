@@ -1,0 +1,17 @@
+#pragma once
+/// Fused LayerNorm (over the last dim, biased variance) + affine + Mish on row-major float rows.
+#include <cstdint>
+
+namespace mbrl::kernels {
+
+/// out = mish(xhat * w + b), xhat = (h - mean) / sqrt(var + eps) per row of `u` entries; h, out,
+/// xhat [rows,u], w, b [u], rstd [rows]. xhat and rstd (for the backward) may be null.
+void LnMishForward(const float* h, const float* w, const float* b, int64_t rows, int64_t u,
+                   float eps, float* out, float* xhat, float* rstd);
+
+/// From dL/dout (grad) and the forward's xhat, rstd: dL/dh into dh [rows,u]; dL/dw, dL/db [u]
+/// are added to dw, db.
+void LnMishBackward(const float* grad, const float* xhat, const float* rstd, const float* w,
+                    const float* b, int64_t rows, int64_t u, float* dh, float* dw, float* db);
+
+}  // namespace mbrl::kernels

@@ -38,13 +38,14 @@ import torch.nn.functional as F  # noqa: E402
 
 torch.set_num_threads(ARGS.threads)
 
-CASES = {
+CASES = {  # batch 256 unless said
+    "cartpole_config": dict(obs=5, act=1, latent=64, units=128, enc=128, batch=128),
     "default_cartpole": dict(obs=5, act=1, latent=128, units=256, enc=256),
     "default_walker": dict(obs=24, act=6, latent=128, units=256, enc=256),
     "tdmpc2_5m_walker": dict(obs=24, act=6, latent=512, units=512, enc=256),
 }
 BINS, VMIN, VMAX, NUM_Q, SIMNORM = 101, -10.0, 10.0, 5, 8
-B, T, RHO, DISCOUNT, TAU = 256, 3, 0.5, 0.99, 0.01
+T, RHO, DISCOUNT, TAU = 3, 0.5, 0.99, 0.01
 POP, ELITES, ITERS, PROPOSALS, TEMP, MIN_STD, MAX_STD = 512, 64, 6, 24, 0.5, 0.05, 2.0
 
 
@@ -174,6 +175,7 @@ class Model(nn.Module):
     def update(self, obs, act, rew):
         with torch.no_grad():
             nz = self.enc(obs[1:])
+            B = obs.shape[1]
             flat = nz.reshape(T * B, -1)
             td = rew + DISCOUNT * self.q_pair(flat, self.sample(flat)[1], True, True).view(T, B)
         self.train()
@@ -267,6 +269,7 @@ def main():
         c = CASES[name]
         m = Model(c)
         m.eval()
+        B = c.get("batch", 256)
         obs = torch.randn(T + 1, B, c["obs"])
         act = torch.rand(T, B, c["act"]) * 2 - 1
         rew = torch.rand(T, B)

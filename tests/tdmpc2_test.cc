@@ -59,6 +59,22 @@ TEST(LatentNet, FusedLayerNormMishEqualsTheTorchOpsAndTheirGradients) {
   EXPECT_LT((LayerNormMish(h, w, b) - y2).abs().max().item<double>(), 1e-4);
 }
 
+// Hash-masked dropout: drops a p fraction, scales the rest by 1/(1-p), the gradient has the same
+// mask, a new mask per call, identity in eval mode.
+TEST(LatentNet, FastDropoutDropsAFractionPAndItsGradientUsesTheSameMask) {
+  torch::manual_seed(3);
+  auto x = (torch::rand({200000}) + 1).requires_grad_(true);
+  auto y = FastDropout(x, 0.3, /*train=*/true);
+  auto g = torch::autograd::grad({y}, {x}, {torch::ones_like(y)})[0];
+  const auto kept = y.detach() != 0;
+  EXPECT_NEAR(1 - kept.to(torch::kFloat).mean().item<double>(), 0.3, 0.005);
+  EXPECT_TRUE(
+      torch::allclose(y.detach().masked_select(kept), x.detach().masked_select(kept) / 0.7));
+  EXPECT_TRUE(torch::equal(g != 0, kept));
+  EXPECT_FALSE(torch::equal(FastDropout(x, 0.3, true).detach() != 0, kept));
+  EXPECT_TRUE(torch::equal(FastDropout(x, 0.3, false), x));
+}
+
 TEST(LatentNet, SimNormMakesSimplicesAndMembersAreSlicesOfTheEnsemble) {
   auto z = SimNorm(torch::randn({3, 5, 16}), 8);
   EXPECT_TRUE(torch::allclose(z.view({3, 5, 2, 8}).sum(-1), torch::ones({3, 5, 2})));
@@ -198,11 +214,11 @@ TEST(TdMpc2, ExportedPriorActsLikeTheAgentInEveryFormat) {
   const std::string runs = testing::TempDir() + "/mbrl_runs_tdmpc2_export";
   const std::string dir = TrainRun(
       MBRL_SOURCE_DIR "/configs/tdmpc2_dmc_cartpole.json", runs,
-      {"total_env_steps=2000", "env.action_repeat=4", "final_eval_episodes=1",
-       "tdmpc2.model.lr=1e-3", "eval_every_steps=0", "tdmpc2.seed_steps=50",
-       "tdmpc2.model.latent=16", "tdmpc2.model.simnorm=4", "tdmpc2.model.units=32",
-       "tdmpc2.model.enc_units=32", "tdmpc2.model.batch_size=16", "tdmpc2.planner.population=32",
-       "tdmpc2.planner.iterations=2", "tdmpc2.proposals=4"});
+      {"env.name=reacher", "total_env_steps=600", "env.action_repeat=2", "final_eval_episodes=1",
+       "eval_every_steps=0", "tdmpc2.seed_steps=50", "tdmpc2.model.latent=16",
+       "tdmpc2.model.simnorm=4", "tdmpc2.model.units=32", "tdmpc2.model.enc_units=32",
+       "tdmpc2.model.batch_size=16", "tdmpc2.planner.population=32", "tdmpc2.planner.iterations=2",
+       "tdmpc2.proposals=4"});
   const std::string ts = ExportRun(dir, ExportFormat::kTorchScript);
   const std::string onnx = ExportRun(dir, ExportFormat::kOnnx);
   const std::string native_path = ExportRun(dir, ExportFormat::kNative);

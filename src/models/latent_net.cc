@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "ln_mish_kernel.h"
 #include "mbrl/core/check.h"
@@ -90,9 +91,40 @@ struct LnMish : torch::autograd::Function<LnMish> {
   }
 };
 
+// Dropout whose mask is a hash of (seed, element index): nothing stored for the backward.
+struct HashDropout : torch::autograd::Function<HashDropout> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               double p, int64_t seed) {
+    ctx->saved_data["p"] = p;
+    ctx->saved_data["seed"] = seed;
+    return Apply(x, p, seed);
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grad) {
+    return {Apply(grad[0], ctx->saved_data["p"].toDouble(), ctx->saved_data["seed"].toInt()),
+            torch::Tensor(), torch::Tensor()};
+  }
+  static torch::Tensor Apply(const torch::Tensor& x, double p, int64_t seed) {
+    auto xc = x.contiguous();
+    auto out = torch::empty_like(xc);
+    kernels::DropoutApply(static_cast<uint64_t>(seed), static_cast<float>(p), xc.numel(),
+                          xc.data_ptr<float>(), out.data_ptr<float>());
+    return out;
+  }
+};
+
 }  // namespace
 
 torch::Tensor FastMish(const torch::Tensor& x) { return Mish::apply(x); }
+
+torch::Tensor FastDropout(const torch::Tensor& x, double p, bool train) {
+  if (!train || p == 0) return x;
+  if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat) return torch::dropout(x, p, true);
+  // the seed comes from torch's default generator, as torch::dropout's mask does
+  const int64_t seed =
+      torch::randint(std::numeric_limits<int64_t>::max(), {1}, torch::kLong).item<int64_t>();
+  return HashDropout::apply(x, p, seed);
+}
 
 torch::Tensor LayerNormMish(const torch::Tensor& h, const torch::Tensor& w,
                             const torch::Tensor& b) {
@@ -150,7 +182,7 @@ torch::Tensor NormedMlpImpl::Run(torch::Tensor h, const std::vector<torch::Tenso
   for (int i = 0; i < n; ++i) {
     h = torch::baddbmm(b[i], h, w[i]);
     if (i == n - 1 && opt_.simnorm == 0) break;
-    if (i == 0 && opt_.dropout > 0) h = torch::dropout(h, opt_.dropout, is_training());
+    if (i == 0 && opt_.dropout > 0) h = FastDropout(h, opt_.dropout, is_training());
     if (i < n - 1) {
       h = LayerNormMish(h, ln_w[i], ln_b[i]);
       continue;

@@ -14,4 +14,8 @@ void LnMishForward(const float* h, const float* w, const float* b, int64_t rows,
 void LnMishBackward(const float* grad, const float* xhat, const float* rstd, const float* w,
                     const float* b, int64_t rows, int64_t u, float* dh, float* dw, float* db);
 
+/// Inverted dropout with a mask hashed from (seed, i): out[i] = in[i] / (1 - p) or 0 (with
+/// probability p). The same seed gives the same mask, so the backward is this call on the grad.
+void DropoutApply(uint64_t seed, float p, int64_t n, const float* in, float* out);
+
 }  // namespace mbrl::kernels

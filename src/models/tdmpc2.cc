@@ -22,8 +22,7 @@ torch::Tensor MaskedMean(const torch::Tensor& x, const torch::Tensor& mask) {
 }
 
 // Adam's gradient-norm clip and step over a module's parameters; returns the norm
-double ClippedStep(torch::optim::Adam& opt, const std::vector<torch::Tensor>& params,
-                   double clip) {
+double ClippedStep(torch::optim::Adam& opt, const std::vector<torch::Tensor>& params, double clip) {
   double norm = 0;
   if (clip > 0) norm = torch::nn::utils::clip_grad_norm_(params, clip);
   opt.step();
@@ -166,9 +165,10 @@ TdMpc2Stats TdMpc2Impl::Update(const torch::Tensor& obs, const torch::Tensor& ac
   }
   auto z = torch::stack(std::vector<torch::Tensor>(zs.begin(), zs.end() - 1));  // [T,B,L]
   auto za = torch::cat({z, act}, -1);
-  auto r_loss = twohot_.Loss(reward_->Single(za), reward);             // [T,B]
-  auto q_loss = twohot_.Loss(q_->forward(za.reshape({t_len * b, -1})),  // [E,T*B]
-                             td.reshape({1, t_len * b}).expand({cfg_.num_q, t_len * b}))
+  auto r_loss = twohot_.Loss(reward_->Single(za), reward);  // [T,B]
+  auto q_loss = twohot_
+                    .Loss(q_->forward(za.reshape({t_len * b, -1})),  // [E,T*B]
+                          td.reshape({1, t_len * b}).expand({cfg_.num_q, t_len * b}))
                     .mean(0)
                     .view({t_len, b});
   auto rho = torch::pow(cfg_.rho, torch::arange(t_len, obs.options())).unsqueeze(1);  // [T,1]

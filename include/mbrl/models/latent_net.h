@@ -20,6 +20,9 @@ torch::Tensor FastMish(const torch::Tensor& x);
 /// mish(LayerNorm(h) * w + b) per member: h [E,N,U], w, b [E,1,U] (LayerNorm eps 1e-5, no
 /// affine of its own). On CPU float one fused pass per row with its own backward; elsewhere the
 /// unfused ops.
+/// Inverted dropout (identity unless `train`); on CPU float its mask is hashed from a seed drawn
+/// from torch's default generator, so the backward recomputes it instead of storing it.
+torch::Tensor FastDropout(const torch::Tensor& x, double p, bool train);
 torch::Tensor LayerNormMish(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& b);
 
 struct NormedMlpOptions {

@@ -4,6 +4,7 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -638,6 +639,26 @@ int BenchExport(const std::string& dir) {
 
 }  // namespace
 
+// What a number depends on: the CPU's vector extensions and the BLAS kernel that ran.
+void EmitHost() {
+  const auto flags = CpuFlags();
+  const std::string core = BlasCoreName();
+  const char* forced = std::getenv("OPENBLAS_CORETYPE");
+  Emit({{"bench", "host"},
+        {"cpu_flags", flags},
+        {"blas_core", core},
+        {"openblas_coretype", forced ? forced : ""}});
+  std::string list;
+  for (const auto& f : flags) list += " " + f;
+  std::fprintf(stderr, "host: CPU flags%s; OpenBLAS kernel %s%s\n", list.c_str(), core.c_str(),
+               forced ? (std::string(" (OPENBLAS_CORETYPE=") + forced + ")").c_str() : "");
+  const bool avx2 = std::find(flags.begin(), flags.end(), "avx2") != flags.end();
+  if (avx2 && core == "Prescott")
+    std::fprintf(stderr,
+                 "host: OpenBLAS did not recognise this CPU and runs its generic kernel; "
+                 "OPENBLAS_CORETYPE=Haswell (or SkylakeX with avx512f) is several times faster\n");
+}
+
 int Bench(const std::vector<std::string>& args) {
   MBRL_CHECK(!args.empty(), "bench: say what to benchmark: env");
   int64_t steps = 20000, torch_threads = 0, blas_threads = -1, repeats = 5;
@@ -673,6 +694,7 @@ int Bench(const std::vector<std::string>& args) {
       throw Error("bench: unexpected argument '" + args[i] + "'");
     }
   }
+  EmitHost();
   // each phase runs with the run config's default pools unless --threads/--blas-threads say
   const ThreadsConfig defaults;
   const auto pools = [&](const PhaseThreads& d) {

@@ -37,7 +37,24 @@ using GetFn = int (*)();
 // OpenBLAS's pool controls, looked up once (null without OpenBLAS); SetThreads runs per agent step
 const SetFn kBlasSet = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
 const GetFn kBlasGet = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+using NameFn = char* (*)();
+const NameFn kBlasCore = reinterpret_cast<NameFn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
 }  // namespace
+
+std::string BlasCoreName() { return kBlasCore ? kBlasCore() : "unknown (not OpenBLAS)"; }
+
+std::vector<std::string> CpuFlags() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::vector<std::string> out;
+    std::istringstream words(line.substr(line.find(':') + 1));
+    for (std::string w; words >> w;)
+      if (w == "avx" || w == "avx2" || w == "fma" || w.rfind("avx512", 0) == 0) out.push_back(w);
+    return out;
+  }
+  return {};
+}
 
 // Only changes are applied: LibTorch's set_num_threads also rebuilds its pthreadpool (QNNPACK/
 // XNNPACK) at every call, even to the same count, and each new worker busy-waits on a core for

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mbrl {
 
@@ -25,6 +26,11 @@ void SetThreads(int torch_threads, int blas_threads);
 void WarmUpBlas();
 /// OpenBLAS thread count, or -1 when torch does not run on OpenBLAS.
 int BlasThreads();
+/// The kernel OpenBLAS chose for this CPU (openblas_get_corename: "SkylakeX", "Haswell", or the
+/// generic "Prescott" when it does not recognise the CPU; OPENBLAS_CORETYPE overrides it).
+std::string BlasCoreName();
+/// The vector-extension flags of /proc/cpuinfo (avx, avx2, fma, avx512*).
+std::vector<std::string> CpuFlags();
 
 /// Thread pools for one phase of work (planning, training); blas 0 leaves OpenBLAS as is.
 struct PhaseThreads {
